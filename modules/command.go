@@ -1,0 +1,151 @@
+package modules
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/kplay/kplay/shell"
+)
+
+// CommandArgs are the arguments of command and shell.
+type CommandArgs struct {
+	Raw     string   `arg:"_raw_params|cmd"`
+	Argv    []string `arg:"argv"`
+	Chdir   string   `arg:"chdir"`
+	Creates string   `arg:"creates"`
+	Removes string   `arg:"removes"`
+	Stdin   string   `arg:"stdin"`
+	// StdinAddNewline follows Ansible: a newline is added to stdin unless
+	// this is false.
+	StdinAddNewline *bool  `arg:"stdin_add_newline"`
+	Executable      string `arg:"executable"`
+	StripEmptyEnds  *bool  `arg:"strip_empty_ends"`
+}
+
+// Command runs a program without a shell: the command line is split into
+// words (no expansion, no pipes, no redirection), as Ansible's command does.
+type Command struct{}
+
+// Shell runs a command line through sh (or executable), with pipes,
+// redirection and expansion.
+type Shell struct{}
+
+// Run implements Module.
+func (Command) Run(ctx context.Context, req *Request) (Result, error) {
+	var a CommandArgs
+	if err := Decode(req.Args, &a); err != nil {
+		return Result{}, err
+	}
+	argv := a.Argv
+	if len(argv) == 0 {
+		words, err := shell.Split(a.Raw)
+		if err != nil {
+			return Result{}, err
+		}
+		argv = words
+	} else if a.Raw != "" {
+		return Result{}, fmt.Errorf("parameters cmd and argv are mutually exclusive")
+	}
+	if len(argv) == 0 {
+		return Result{}, fmt.Errorf("no command given")
+	}
+	return runCommand(ctx, req, a, shell.Join(argv...))
+}
+
+// Run implements Module.
+func (Shell) Run(ctx context.Context, req *Request) (Result, error) {
+	var a CommandArgs
+	if err := Decode(req.Args, &a); err != nil {
+		return Result{}, err
+	}
+	if len(a.Argv) > 0 {
+		return Result{}, fmt.Errorf("parameter argv is not supported by shell")
+	}
+	if strings.TrimSpace(a.Raw) == "" {
+		return Result{}, fmt.Errorf("no command given")
+	}
+	cmd := a.Raw
+	if a.Executable != "" {
+		cmd = shell.Join(a.Executable, "-c", a.Raw)
+	}
+	return runCommand(ctx, req, a, cmd)
+}
+
+// runCommand applies creates/removes/chdir, honours check mode and runs cmd.
+func runCommand(ctx context.Context, req *Request, a CommandArgs, cmd string) (Result, error) {
+	if a.Creates != "" || a.Removes != "" {
+		skip, msg, err := guardSkips(ctx, req.Conn, a.Creates, a.Removes)
+		if err != nil {
+			return Result{}, err
+		}
+		if skip {
+			return Result{Msg: msg, Cmd: cmd}, nil
+		}
+	}
+	if req.Check {
+		// Without creates/removes nothing tells what the command would do.
+		return Result{Changed: a.Creates != "" || a.Removes != "", Unknown: a.Creates == "" && a.Removes == "",
+			Msg: "command would run", Cmd: cmd}, nil
+	}
+	full := cmd
+	if a.Chdir != "" {
+		full = "cd " + shell.Quote(a.Chdir) + " && " + cmd
+	}
+	var stdin *strings.Reader
+	if a.Stdin != "" {
+		in := a.Stdin
+		if a.StdinAddNewline == nil || *a.StdinAddNewline {
+			in += "\n"
+		}
+		stdin = strings.NewReader(in)
+	}
+	var out, errb bytes.Buffer
+	var err error
+	if stdin != nil {
+		err = req.Conn.Exec(ctx, full, stdin, &out, &errb)
+	} else {
+		err = req.Conn.Exec(ctx, full, nil, &out, &errb)
+	}
+	rc := ExitCode(err)
+	if rc < 0 {
+		return Result{}, err
+	}
+	strip := a.StripEmptyEnds == nil || *a.StripEmptyEnds
+	res := Result{Changed: true, Cmd: cmd, RC: rc, Stdout: trimEnds(out.String(), strip), Stderr: trimEnds(errb.String(), strip)}
+	if rc != 0 {
+		res.Failed = true
+		res.Msg = fmt.Sprintf("non-zero return code %d", rc)
+	}
+	return res, nil
+}
+
+// guardSkips checks creates (skip if the path exists) and removes (skip if
+// it does not) with one round trip.
+func guardSkips(ctx context.Context, c Conn, creates, removes string) (bool, string, error) {
+	if creates != "" {
+		err := c.Exec(ctx, "test -e "+shell.Quote(creates), nil, nil, nil)
+		if rc := ExitCode(err); rc < 0 {
+			return false, "", err
+		} else if rc == 0 {
+			return true, fmt.Sprintf("skipped, since %s exists", creates), nil
+		}
+	}
+	if removes != "" {
+		err := c.Exec(ctx, "test -e "+shell.Quote(removes), nil, nil, nil)
+		if rc := ExitCode(err); rc < 0 {
+			return false, "", err
+		} else if rc != 0 {
+			return true, fmt.Sprintf("skipped, since %s does not exist", removes), nil
+		}
+	}
+	return false, "", nil
+}
+
+func trimEnds(s string, strip bool) string {
+	if !strip {
+		return s
+	}
+	return strings.TrimRight(s, "\r\n")
+}

@@ -1,0 +1,38 @@
+package modules
+
+import "sort"
+
+// Info describes one module in the table: the value that runs it, the
+// prototype of its argument struct (for checking argument names at load
+// time) and whether it takes a free-form string ("command: ls -l").
+type Info struct {
+	Module Module
+	// Args is a zero value of the module's argument struct.
+	Args any
+	// FreeForm modules take "module: string" as "_raw_params".
+	FreeForm bool
+}
+
+// table lists every module by its YAML name, as Ansible names it. Aliases
+// point at the same Info. Keep this list sorted and explicit: no init().
+var table = map[string]Info{
+	"command": {Module: Command{}, Args: CommandArgs{}, FreeForm: true},
+	"raw":     {Module: Raw{}, Args: RawArgs{}, FreeForm: true},
+	"shell":   {Module: Shell{}, Args: CommandArgs{}, FreeForm: true},
+}
+
+// Lookup returns the module registered under name.
+func Lookup(name string) (Info, bool) {
+	i, ok := table[name]
+	return i, ok
+}
+
+// Names lists every module name, sorted.
+func Names() []string {
+	names := make([]string, 0, len(table))
+	for n := range table {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

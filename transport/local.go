@@ -1,0 +1,59 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// Local runs commands on the control machine with sh -c, each in its own
+// process group so that cancelling the context ends the whole command.
+type Local struct {
+	// Env, when set, replaces the environment of commands (tests use it to
+	// keep a clean environment); nil inherits kplay's own.
+	Env []string
+}
+
+// Exec implements Conn.
+func (l *Local) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
+	c := exec.Command("sh", "-c", cmd)
+	c.Env = l.Env
+	c.Stdin = stdin
+	c.Stdout = stdout
+	c.Stderr = stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			// End the process group: sh and everything it started.
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second):
+				_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			}
+		case <-done:
+		}
+	}()
+	err := c.Wait()
+	close(done)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ws, ok := ee.Sys().(syscall.WaitStatus)
+		if ok && ws.Signaled() {
+			return &ExitError{Code: 128 + int(ws.Signal()), Signal: ws.Signal().String()}
+		}
+		return &ExitError{Code: ee.ExitCode()}
+	}
+	return err
+}
