@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"io/fs"
+	"time"
+
+	"github.com/kplay/kplay/inventory"
+	"github.com/kplay/kplay/transport"
+)
+
+// Options is everything a run needs. The CLI builds it from flags; an
+// embedding Go program builds it directly and calls Run.
+type Options struct {
+	// Inventory is the loaded inventory.
+	Inventory *inventory.Inventory
+	// Playbooks are paths of playbook files, run in order. A name that is
+	// not a file is looked up among the embedded playbooks.
+	Playbooks []string
+	// ExtraVars have the highest precedence (-e).
+	ExtraVars map[string]any
+
+	Check       bool
+	Diff        bool
+	Limit       string   // host pattern, same grammar as hosts:
+	Tags        []string // run only tasks with these tags (plus "always")
+	SkipTags    []string
+	StartAtTask string
+	Forks       int // 0 = all hosts of the batch at once
+	Verbosity   int
+
+	// Sink receives every event. Nil discards them.
+	Sink Sink
+
+	// Connect returns the connection for an inventory host; nil uses the
+	// engine's default (local for ansible_connection=local, SSH otherwise,
+	// through SSH options below).
+	Connect func(h *inventory.Host) (transport.Conn, error)
+	// SSH configures the default SSH pool.
+	SSH transport.Options
+
+	// BecomePassword is used for sudo when become is on and the inventory
+	// gives none (--ask-become-pass).
+	BecomePassword string
+
+	// RolesFS holds the roles embedded in the binary; PlaybooksFS the
+	// embedded playbooks. Nil means none.
+	RolesFS     fs.FS
+	PlaybooksFS fs.FS
+	// RolePaths are extra folders searched for roles before the embedded
+	// ones (a roles/ folder next to the playbook is always searched first).
+	RolePaths []string
+
+	// JournalDir is where the run's journal folder goes (default
+	// .kplay/runs next to the inventory). Empty and NoJournal = none.
+	JournalDir string
+	NoJournal  bool
+
+	// Now is the clock; nil means time.Now (tests pin it).
+	Now func() time.Time
+}
