@@ -28,6 +28,9 @@ type Playbook struct {
 	Path  string
 	Dir   string
 	Plays []*Play
+	// FS is the playbook's folder (on disk or embedded), where play tasks
+	// find their templates/ and files/.
+	FS fs.FS
 }
 
 // Play is one play. Values that may hold expressions are kept as loaded
@@ -55,6 +58,13 @@ type Play struct {
 	RollbackOnFailure bool
 	// Secrets lists vars files whose values are masked in every output.
 	Secrets []string
+	// BecomeMethod, CheckMode, Diff, NoLog and IgnoreUnreachable are the
+	// play-level defaults of the task keywords of the same names.
+	BecomeMethod      string
+	CheckMode         *bool
+	Diff              *bool
+	NoLog             bool
+	IgnoreUnreachable bool
 }
 
 // RoleRef is a role named by a play's roles:, a dependency in meta/main.yaml
@@ -82,6 +92,12 @@ type Role struct {
 	// Rollback holds tasks/rollback.yaml, run where the role failed and
 	// rollback_on_failure is set.
 	Rollback []*Task
+	// Params are the vars given where the role was referenced (roles:
+	// entry, dependency, import_role vars:); each reference loads its own
+	// Role value.
+	Params map[string]any
+	// AllowDuplicates is meta/main.yaml's allow_duplicates.
+	AllowDuplicates bool
 }
 
 // Task is a task, a handler or a block. A block has Block set and no Module.
@@ -94,11 +110,15 @@ type Task struct {
 	Module string
 	Args   map[string]any
 
-	When        []string // expressions, all must hold
-	Loop        any      // a list, or an expression string yielding one
-	LoopVar     string   // loop_control.loop_var, default "item"
-	IndexVar    string   // loop_control.index_var
-	LoopLabel   string   // loop_control.label (expression)
+	When      []string // expressions, all must hold
+	Loop      any      // a list, or an expression string yielding one
+	LoopVar   string   // loop_control.loop_var, default "item"
+	IndexVar  string   // loop_control.index_var
+	LoopLabel string   // loop_control.label (expression)
+	LoopPause any      // loop_control.pause: seconds between items
+	// LoopWith is "" for loop:, "items" for with_items (flatten one level
+	// at run time), "dict" for with_dict (items are {key, value}).
+	LoopWith    string
 	Register    string
 	Until       string
 	Retries     any // number or expression; default 3 when Until is set
@@ -117,9 +137,11 @@ type Task struct {
 	Environment map[string]any
 	Become      *bool
 	BecomeUser  string
-	Vars        map[string]any
-	NoLog       bool
-	Throttle    int
+	// BecomeMethod is sudo (default) or su.
+	BecomeMethod string
+	Vars         map[string]any
+	NoLog        bool
+	Throttle     int
 
 	// Block, Rescue and Always are set on blocks.
 	Block  []*Task
@@ -130,6 +152,10 @@ type Task struct {
 	Role *Role
 	// Parent is the enclosing block, nil at the top.
 	Parent *Task
+	// FS and Dir locate the file the task was read from (Dir is its folder
+	// inside FS): include_tasks and template/copy src resolve from there.
+	FS  fs.FS
+	Dir string
 	// Inherited conditions and tags from imports and blocks are already
 	// folded into When and Tags at load time.
 }
