@@ -1,0 +1,191 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+)
+
+// usage is printed for `kplay lab help` and bad arguments.
+const usage = `usage: kplay lab COMMAND [--name NAME] [--dir DIR] [ARGS]
+
+  up [-n N]            boot N Debian hosts (default 3), write hosts.yaml, ssh_config, known_hosts
+  down                 remove every process, mount, namespace, link and cgroup of the lab
+  status               hosts, addresses, state (running/stopped/partitioned), pids
+  ssh HOST [CMD...]    ssh to a host with the lab's config (host keys verified)
+  stop HOST            power a host off (its netns goes away); start HOST powers it on
+  partition HOST       cut a host off the lab network; heal HOST puts it back
+  base                 build the base image now (up builds it when missing)
+
+NAME defaults to "default"; DIR to /var/lib/kplay-lab/NAME. Needs root.
+`
+
+// Exit codes, as in the rest of kplay.
+const (
+	exitOK      = 0
+	exitErr     = 1
+	exitOptions = 5
+)
+
+// Main runs `kplay lab ARGS...` and returns the process exit code; the kplay
+// CLI calls it with the arguments after "lab".
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitOptions
+		}
+		return exitOK
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("kplay lab "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	fs.StringVar(&c.Name, "name", "default", "lab name")
+	fs.StringVar(&c.Dir, "dir", "", "lab directory (default /var/lib/kplay-lab/NAME)")
+	if cmd == "up" {
+		fs.IntVar(&c.Hosts, "n", 3, "number of hosts")
+		fs.DurationVar(&c.BootTimeout, "timeout", 180*time.Second, "bound on waiting for the hosts' sshd")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitOptions
+	}
+	c.Log = stdout
+	if err := dispatch(ctx, cmd, c, fs.Args(), stdout, stderr); err != nil {
+		var ex *exitCodeError
+		if errors.As(err, &ex) {
+			return ex.code
+		}
+		fmt.Fprintf(stderr, "kplay lab %s: %v\n", cmd, err)
+		if errors.Is(err, errUsage) {
+			fmt.Fprint(stderr, usage)
+			return exitOptions
+		}
+		return exitErr
+	}
+	return exitOK
+}
+
+// errUsage marks bad command-line use (exit code 5).
+var errUsage = errors.New("bad usage")
+
+// exitCodeError passes a child's exit code (ssh) through unchanged.
+type exitCodeError struct{ code int }
+
+func (e *exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// dispatch runs one lab command.
+func dispatch(ctx context.Context, cmd string, c Config, rest []string, stdout, stderr io.Writer) error {
+	switch cmd {
+	case "up":
+		if len(rest) > 0 {
+			return fmt.Errorf("unexpected %q: %w", rest[0], errUsage)
+		}
+		l, err := Up(ctx, c)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ssh:  ssh -F %s h1\nrun:  kplay -i %s site.yaml\n", l.SSHConfig(), l.Inventory())
+		return nil
+	case "base":
+		root, err := EnsureBase(ctx, c)
+		if err == nil {
+			fmt.Fprintf(stdout, "base image: %s\n", root)
+		}
+		return err
+	}
+	c, err := c.withDefaults()
+	if err != nil {
+		return err
+	}
+	if err := checkRoot(); err != nil {
+		return err
+	}
+	l, err := Open(c.Dir)
+	if err != nil {
+		if cmd == "down" && errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stdout, "no lab in %s: nothing to do\n", c.Dir)
+			return nil
+		}
+		return fmt.Errorf("%w (is the lab up? `kplay lab up --name %s`)", err, c.Name)
+	}
+	l.cfg.Log = stdout
+	return hostCommand(ctx, l, cmd, rest, stdout, stderr)
+}
+
+// hostCommand runs the commands that act on an existing lab.
+func hostCommand(ctx context.Context, l *Lab, cmd string, rest []string, stdout, stderr io.Writer) error {
+	one := func(f func(context.Context, string) error) error {
+		if len(rest) != 1 {
+			return fmt.Errorf("want one HOST argument: %w", errUsage)
+		}
+		return f(ctx, rest[0])
+	}
+	switch cmd {
+	case "down":
+		return l.Down(ctx)
+	case "status":
+		printStatus(l, stdout)
+		return nil
+	case "ssh":
+		return runSSH(ctx, l, rest, stdout, stderr)
+	case "stop":
+		return one(l.Stop)
+	case "start":
+		return one(l.Start)
+	case "partition":
+		return one(l.Partition)
+	case "heal":
+		return one(l.Heal)
+	}
+	return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
+}
+
+// printStatus writes the status table.
+func printStatus(l *Lab, w io.Writer) {
+	fmt.Fprintf(w, "lab %s in %s, bridge %s %s/24\n", l.cfg.Name, l.cfg.Dir, l.plan.Bridge, l.plan.Gw)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tIP\tSTATE\tNSPAWN PID\tLAUNCHER PID")
+	for _, s := range l.Status() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.IP, s.State, pidStr(s.NspawnPid), pidStr(s.LauncherPid))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "inventory %s\n", l.Inventory())
+}
+
+// pidStr shows 0 as "-".
+func pidStr(pid int) string {
+	if pid == 0 {
+		return "-"
+	}
+	return fmt.Sprint(pid)
+}
+
+// runSSH runs the machine's ssh client with the lab's ssh_config.
+func runSSH(ctx context.Context, l *Lab, rest []string, stdout, stderr io.Writer) error {
+	if len(rest) == 0 {
+		return fmt.Errorf("want HOST [CMD...]: %w", errUsage)
+	}
+	if _, err := l.host(rest[0]); err != nil {
+		return err
+	}
+	args := append([]string{"-F", l.SSHConfig()}, rest...)
+	cmd := exec.CommandContext(ctx, "ssh", args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return &exitCodeError{ee.ExitCode()}
+	}
+	if err != nil {
+		return fmt.Errorf("ssh %s (config %s): %w", rest[0], filepath.Base(l.SSHConfig()), err)
+	}
+	return nil
+}
