@@ -1,0 +1,186 @@
+package lab_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/kplay/kplay/lab"
+	"github.com/kplay/kplay/lab/labtest"
+)
+
+// sshOut runs cmd on host with the machine's OpenSSH client and the lab's
+// ssh_config (strict host key checking against the lab's known_hosts).
+func sshOut(t *testing.T, l *lab.Lab, host, cmd string, extra ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	args := append([]string{"-F", l.SSHConfig(), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3"}, extra...)
+	out, err := exec.CommandContext(ctx, "ssh", append(args, host, cmd)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// mustSSH is sshOut that fails the test on error.
+func mustSSH(t *testing.T, l *lab.Lab, host, cmd string) string {
+	t.Helper()
+	out, err := sshOut(t, l, host, cmd)
+	if err != nil {
+		t.Fatalf("ssh %s %q: %v: %s", host, cmd, err, out)
+	}
+	return out
+}
+
+func TestLabHosts(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		labtest.Skip(t)
+		t.Skip("no ssh client (make lab-deps)")
+	}
+	l := labtest.Start(t, 3)
+	for _, h := range l.Hosts() {
+		if got := mustSSH(t, l, h.Name, "hostname"); got != h.Name {
+			t.Errorf("%s: hostname = %q, want %q", h.Name, got, h.Name)
+		}
+		if got := mustSSH(t, l, h.Name, "ip -4 -o addr show dev eth0"); !strings.Contains(got, " "+h.IP+"/24 ") {
+			t.Errorf("%s: eth0 = %q, want address %s", h.Name, got, h.IP)
+		}
+		got, _ := sshOut(t, l, h.Name, "timeout 60 systemctl is-system-running --wait")
+		if got != "running" && got != "degraded" {
+			t.Errorf("%s: systemctl is-system-running = %q, want running or degraded", h.Name, got)
+		}
+	}
+	mustSSH(t, l, "h1", "echo mine > /opt/marker")
+	if out, err := sshOut(t, l, "h2", "cat /opt/marker"); err == nil {
+		t.Errorf("h2 sees h1's /opt/marker: %q", out)
+	}
+	if got := mustSSH(t, l, "h2", "ping -c1 -W2 h3 >/dev/null && echo ok"); got != "ok" {
+		t.Errorf("h2 ping h3 = %q", got)
+	}
+}
+
+func TestLabHostKeys(t *testing.T) {
+	l := labtest.Start(t, 2)
+	key, err := os.ReadFile(l.KeyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := knownhosts.New(l.KnownHosts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A known_hosts that holds h2's key under h1's names must be refused.
+	data, _ := os.ReadFile(l.KnownHosts())
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	h1, h2 := l.Hosts()[0], l.Hosts()[1]
+	swapped := strings.Replace(lines[1], h2.Name+","+h2.IP, h1.Name+","+h1.IP, 1) + "\n"
+	badPath := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(badPath, []byte(swapped), 0o644)
+	bad, err := knownhosts.New(badPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		cb      ssh.HostKeyCallback
+		wantErr bool
+	}{{"lab known_hosts", good, false}, {"wrong key", bad, true}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cc := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+				HostKeyCallback: tt.cb, Timeout: 5 * time.Second}
+			c, err := ssh.Dial("tcp", net.JoinHostPort(h1.IP, "22"), cc)
+			if err == nil {
+				c.Close()
+			}
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("dial %s: err = %v, want error %v", h1.IP, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// stateOf returns a host's state from Status.
+func stateOf(t *testing.T, l *lab.Lab, host string) lab.HostStatus {
+	t.Helper()
+	for _, s := range l.Status() {
+		if s.Name == host {
+			return s
+		}
+	}
+	t.Fatalf("no host %s in status", host)
+	return lab.HostStatus{}
+}
+
+func TestLabFaults(t *testing.T) {
+	l := labtest.Start(t, 2)
+	ctx := t.Context()
+	mustSSH(t, l, "h2", "echo kept > /opt/disk")
+	if err := l.Stop(ctx, "h2"); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if s := stateOf(t, l, "h2"); s.State != "stopped" {
+		t.Errorf("after stop: state %q, want stopped", s.State)
+	}
+	if _, err := os.Stat("/run/netns/" + l.Hosts()[1].Netns); err == nil {
+		t.Errorf("after stop: netns %s still there", l.Hosts()[1].Netns)
+	}
+	if out, err := sshOut(t, l, "h2", "true"); err == nil {
+		t.Errorf("after stop: ssh h2 works: %s", out)
+	}
+	if err := l.Start(ctx, "h2"); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if got := mustSSH(t, l, "h2", "cat /opt/disk"); got != "kept" {
+		t.Errorf("after start: /opt/disk = %q, want kept", got)
+	}
+	if err := l.Partition(ctx, "h1"); err != nil {
+		t.Fatalf("partition: %v", err)
+	}
+	if s := stateOf(t, l, "h1"); s.State != "partitioned" {
+		t.Errorf("after partition: state %q", s.State)
+	}
+	if out, err := sshOut(t, l, "h1", "true", "-o", "ConnectTimeout=2"); err == nil {
+		t.Errorf("partitioned h1 answers ssh: %s", out)
+	}
+	if err := l.Heal(ctx, "h1"); err != nil {
+		t.Fatalf("heal: %v", err)
+	}
+	if got := mustSSH(t, l, "h1", "ping -c1 -W2 h2 >/dev/null && echo ok"); got != "ok" {
+		t.Errorf("after heal: h1 ping h2 = %q", got)
+	}
+}
+
+func TestLabDownLeavesNothing(t *testing.T) {
+	l := labtest.Start(t, 2)
+	var pids []int
+	for _, s := range l.Status() {
+		if s.State != "running" {
+			t.Fatalf("%s: state %q before down", s.Name, s.State)
+		}
+		pids = append(pids, s.NspawnPid, s.LauncherPid)
+	}
+	if up := leftovers(t, l, pids); len(up) < 5 {
+		t.Fatalf("leftovers sees only %q while the lab is up", up)
+	}
+	ctx := t.Context()
+	if err := l.Down(ctx); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	if err := l.Down(ctx); err != nil {
+		t.Fatalf("second down: %v", err)
+	}
+	for _, left := range leftovers(t, l, pids) {
+		t.Errorf("after down: %s", left)
+	}
+}
