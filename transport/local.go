@@ -21,13 +21,19 @@ type Local struct {
 func (l *Local) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c := exec.Command("sh", "-c", cmd)
 	c.Env = l.Env
-	c.Stdin = stdin
 	c.Stdout = stdout
 	c.Stderr = stderr
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Stdin is copied outside Wait (as SSH does), so that a command that
+	// exits without reading all of a never-ending stdin still returns.
+	in, err := c.StdinPipe()
+	if err != nil {
+		return err
+	}
 	if err := c.Start(); err != nil {
 		return err
 	}
+	go copyStdin(in, stdin)
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -42,7 +48,7 @@ func (l *Local) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 		case <-done:
 		}
 	}()
-	err := c.Wait()
+	err = c.Wait()
 	close(done)
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -1,0 +1,248 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// How a cancelled command is ended on the host. sshd starts every session's
+// command as the leader of a new session and process group (setsid), so the
+// group id is the pid of the host's shell. The command line kplay sends
+// first prints that pid on stderr (pidMarker, stripped before the caller
+// sees stderr). On cancel, kplay (1) sends the SSH "signal" request TERM,
+// which OpenSSH >= 7.9 delivers with killpg; (2) if the command is still
+// running after signalGrace, runs `kill -TERM -PGID` in a second session,
+// which works on any sshd and any version; (3) after killGrace sends KILL
+// the same way; then closes the session. The whole group goes: the shell,
+// and everything it started that did not detach itself with setsid.
+const (
+	pidMarker   = "kplay-pid:"
+	signalGrace = 300 * time.Millisecond
+	killGrace   = 2 * time.Second
+)
+
+// Exec implements Conn. It waits for a free session slot, opens a session
+// (reconnecting once if the connection had dropped since the last command),
+// runs cmd with the host's shell and maps the outcome: nil, *ExitError,
+// ctx.Err() after cancellation, or an error wrapping ErrUnreachable.
+func (s *SSH) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.sem }()
+	sess, c, err := s.session(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	return s.run(ctx, c, sess, cmd, stdin, stdout, stderr)
+}
+
+// session opens a session, redialing once when the connection turns out to
+// be gone: no command has started yet, so nothing runs twice.
+func (s *SSH) session(ctx context.Context) (*ssh.Session, *ssh.Client, error) {
+	for attempt := 0; ; attempt++ {
+		c, err := s.client(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		sess, err := c.NewSession()
+		if err == nil {
+			return sess, c, nil
+		}
+		var oce *ssh.OpenChannelError
+		if errors.As(err, &oce) {
+			// The server refused the session but the link is fine.
+			return nil, nil, fmt.Errorf("%s: open session (sshd MaxSessions below %d?): %w", s.cfg.Name, s.pool.opts.MaxSessions, err)
+		}
+		s.drop(c)
+		if attempt > 0 || ctx.Err() != nil {
+			return nil, nil, Unreachable(s.cfg.Name, fmt.Errorf("open session: %w", err))
+		}
+	}
+}
+
+func (s *SSH) run(ctx context.Context, c *ssh.Client, sess *ssh.Session, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
+	pf := &pidFilter{w: orDiscard(stderr)}
+	sess.Stdout = orDiscard(stdout)
+	sess.Stderr = pf
+	in, err := sess.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("%s: stdin pipe: %w", s.cfg.Name, err)
+	}
+	if err := sess.Start("printf '" + pidMarker + "%s\\n' \"$$\" >&2\n" + cmd); err != nil {
+		return Unreachable(s.cfg.Name, fmt.Errorf("start command: %w", err))
+	}
+	go copyStdin(in, stdin)
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- sess.Wait() }()
+	select {
+	case err := <-waitErr:
+		if ferr := pf.finish(); err == nil && ferr != nil {
+			err = ferr
+		}
+		return s.exitError(err)
+	case <-ctx.Done():
+		s.cancel(c, sess, pf, waitErr)
+		return ctx.Err()
+	}
+}
+
+// copyStdin feeds the command's stdin and closes it at EOF. A command that
+// exits without reading all of it is not an error (as with os/exec).
+func copyStdin(w io.WriteCloser, r io.Reader) {
+	if r != nil {
+		_, _ = io.Copy(w, r)
+	}
+	_ = w.Close()
+}
+
+// exitError maps the end of a session to the Conn contract.
+func (s *SSH) exitError(err error) error {
+	var ee *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		return &ExitError{Code: ee.ExitStatus(), Signal: ee.Signal()}
+	case errors.As(err, &missing), errors.Is(err, io.EOF):
+		return Unreachable(s.cfg.Name, errors.New("connection lost while the command ran"))
+	default:
+		return fmt.Errorf("%s: copy command output: %w", s.cfg.Name, err)
+	}
+}
+
+// cancel ends the remote command's process group; see pidMarker.
+func (s *SSH) cancel(c *ssh.Client, sess *ssh.Session, pf *pidFilter, waitErr <-chan error) {
+	defer sess.Close()
+	_ = sess.Signal(ssh.SIGTERM)
+	if waitFor(waitErr, signalGrace) {
+		return
+	}
+	pid := pf.pidOrZero()
+	if pid <= 0 {
+		return
+	}
+	for _, sig := range []string{"TERM", "KILL"} {
+		if err := s.killGroup(c, sig, pid); err != nil {
+			return
+		}
+		if waitFor(waitErr, killGrace) {
+			return
+		}
+	}
+}
+
+// killGroup signals process group pid from a second session. It bypasses
+// the session limit on purpose: sshd's default (10) leaves room above ours.
+func (s *SSH) killGroup(c *ssh.Client, sig string, pid int) error {
+	k, err := c.NewSession()
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	done := make(chan error, 1)
+	go func() { done <- k.Run("kill -" + sig + " -" + strconv.Itoa(pid) + " 2>/dev/null; :") }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(killGrace):
+		return errors.New("kill timed out")
+	}
+}
+
+func waitFor(ch <-chan error, d time.Duration) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// pidFilter removes the pid line the command line prints first on stderr
+// and passes everything else through. If stderr does not start with the
+// marker (a chatty login shell), it passes all and knows no pid.
+type pidFilter struct {
+	w    io.Writer
+	mu   sync.Mutex
+	buf  []byte
+	done bool
+	got  int
+}
+
+func (f *pidFilter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done {
+		return writeAll(f.w, p)
+	}
+	f.buf = append(f.buf, p...)
+	n := len(p)
+	if len(f.buf) < len(pidMarker) && bytes.HasPrefix([]byte(pidMarker), f.buf) {
+		return n, nil
+	}
+	if !bytes.HasPrefix(f.buf, []byte(pidMarker)) {
+		return n, f.flush(f.buf)
+	}
+	nl := bytes.IndexByte(f.buf, '\n')
+	if nl < 0 {
+		if len(f.buf) > 64 {
+			return n, f.flush(f.buf)
+		}
+		return n, nil
+	}
+	f.got, _ = strconv.Atoi(string(f.buf[len(pidMarker):nl]))
+	return n, f.flush(f.buf[nl+1:])
+}
+
+func (f *pidFilter) flush(rest []byte) error {
+	f.done = true
+	f.buf = nil
+	_, err := writeAll(f.w, rest)
+	return err
+}
+
+// finish passes on a stderr too short to hold a whole marker line.
+func (f *pidFilter) finish() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done {
+		return nil
+	}
+	return f.flush(f.buf)
+}
+
+func (f *pidFilter) pidOrZero() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.got
+}
+
+func writeAll(w io.Writer, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return w.Write(p)
+}

@@ -1,0 +1,242 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kplay/kplay/internal/sshtest"
+)
+
+// testOptions never touch the real ~/.ssh or agent.
+func testOptions(knownHosts string) Options {
+	return Options{
+		KnownHosts:     []string{knownHosts},
+		SSHConfigFile:  "none",
+		AgentSocket:    "none",
+		ConnectTimeout: 5 * time.Second,
+	}
+}
+
+func hostConfig(h *sshtest.Host) Config {
+	return Config{Name: h.Name, Address: h.Addr, Port: h.Port, User: h.User, KeyFiles: []string{h.KeyFile}}
+}
+
+func newTestPool(t *testing.T, opts Options) *Pool {
+	p := NewPool(opts)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// closedPort returns a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+func TestInProcessConformance(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	p := newTestPool(t, testOptions(srv.KnownHosts))
+	conformance(t,
+		func(*testing.T) Conn { return p.Get(hostConfig(&srv.Host)) },
+		func(t *testing.T) Conn {
+			return p.Get(Config{Name: "down", Address: "127.0.0.1", Port: closedPort(t), KeyFiles: []string{srv.KeyFile}})
+		})
+	if n := srv.Accepted(); n != 1 {
+		t.Errorf("server accepted %d connections, want 1 (one per host, reused)", n)
+	}
+}
+
+func TestSessionLimit(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	opts := testOptions(srv.KnownHosts)
+	opts.MaxSessions = 3
+	c := newTestPool(t, opts).Get(hostConfig(&srv.Host))
+	var wg sync.WaitGroup
+	errs := make([]error, 12)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = c.Exec(t.Context(), "sleep 0.05", nil, nil, nil) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.MaxActive(); got > 3 || got < 1 {
+		t.Errorf("at most %d sessions ran at once, want 1..3", got)
+	}
+}
+
+func TestReconnectBetweenCommands(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	c := newTestPool(t, testOptions(srv.KnownHosts)).Get(hostConfig(&srv.Host))
+	if err := c.Exec(t.Context(), "true", nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.DropConnections()
+	var out bytes.Buffer
+	if err := c.Exec(t.Context(), "echo again", nil, &out, nil); err != nil {
+		t.Fatalf("after drop: %v", err)
+	}
+	if out.String() != "again\n" || srv.Accepted() != 2 {
+		t.Errorf("out %q, connections %d; want again and 2", out.String(), srv.Accepted())
+	}
+}
+
+func TestDropDuringCommandIsUnreachableAndNotRerun(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	c := newTestPool(t, testOptions(srv.KnownHosts)).Get(hostConfig(&srv.Host))
+	log := filepath.Join(t.TempDir(), "runs")
+	res := make(chan error, 1)
+	go func() { res <- c.Exec(t.Context(), "echo run >> "+log+"; sleep 3", nil, nil, nil) }()
+	waitFile(t, log)
+	srv.DropConnections()
+	select {
+	case err := <-res:
+		if !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Exec did not return after the link dropped")
+	}
+	if b, _ := os.ReadFile(log); string(b) != "run\n" {
+		t.Errorf("command ran %q, want exactly once", b)
+	}
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear within 10s", path)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestKeepAliveDetectsDeadLink freezes the TCP path: no RST, no FIN, just
+// silence. Missed keepalives must turn the running command into an
+// unreachable error.
+func TestKeepAliveDetectsDeadLink(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	px := newFreezeProxy(t, fmt.Sprintf("127.0.0.1:%d", srv.Port))
+	opts := testOptions(srv.KnownHosts)
+	opts.KeepAliveInterval = 50 * time.Millisecond
+	cfg := hostConfig(&srv.Host)
+	cfg.Port = px.port
+	// The proxy is on another port: accept the key of the server there.
+	opts.HostKeyMode = HostKeyInsecure
+	c := newTestPool(t, opts).Get(cfg)
+	if err := c.Exec(t.Context(), "true", nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 1)
+	go func() { res <- c.Exec(t.Context(), "sleep 30", nil, nil, nil) }()
+	time.Sleep(100 * time.Millisecond)
+	px.freeze()
+	select {
+	case err := <-res:
+		if !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("dead link not detected within 10s")
+	}
+}
+
+func TestAuthFailure(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	_, otherKey := sshtest.WriteKey(t, t.TempDir(), "other")
+	cfg := hostConfig(&srv.Host)
+	cfg.KeyFiles = []string{otherKey}
+	cfg.User = "alice"
+	err := newTestPool(t, testOptions(srv.KnownHosts)).Get(cfg).Exec(t.Context(), "true", nil, nil, nil)
+	if !errors.Is(err, ErrAuth) || !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrAuth and ErrUnreachable", err)
+	}
+	for _, want := range []string{"alice@127.0.0.1", "publickey", otherKey, srv.Name} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+}
+
+func TestPasswordAuth(t *testing.T) {
+	srv := sshtest.NewServer(t, "s3cret")
+	cfg := hostConfig(&srv.Host)
+	cfg.KeyFiles = nil
+	cfg.Password = "s3cret"
+	t.Setenv("HOME", t.TempDir()) // no default key files
+	if err := newTestPool(t, testOptions(srv.KnownHosts)).Get(cfg).Exec(t.Context(), "true", nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Password = "wrong"
+	err := newTestPool(t, testOptions(srv.KnownHosts)).Get(cfg).Exec(t.Context(), "true", nil, nil, nil)
+	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "password") {
+		t.Errorf("wrong password: err = %v, want ErrAuth naming password", err)
+	}
+}
+
+func TestProxyJumpInProcess(t *testing.T) {
+	jump := sshtest.NewServer(t, "")
+	target := sshtest.NewServer(t, "")
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	writeConcat(t, kh, jump.KnownHosts, target.KnownHosts)
+	target.AuthorizeKey(mustPublicKey(t, jump.KeyFile))
+	cfg := hostConfig(&target.Host)
+	cfg.KeyFiles = []string{jump.KeyFile}
+	cfg.ProxyJump = fmt.Sprintf("test@127.0.0.1:%d", jump.Port)
+	var out bytes.Buffer
+	if err := newTestPool(t, testOptions(kh)).Get(cfg).Exec(t.Context(), "echo via", nil, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "via\n" || jump.Accepted() != 1 || target.Accepted() != 1 {
+		t.Errorf("out %q, jump conns %d, target conns %d", out.String(), jump.Accepted(), target.Accepted())
+	}
+}
+
+func writeConcat(t *testing.T, dst string, srcs ...string) {
+	t.Helper()
+	var b []byte
+	for _, s := range srcs {
+		d, err := os.ReadFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, d...)
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPoolGetSameConn(t *testing.T) {
+	p := newTestPool(t, testOptions("/nonexistent"))
+	a := p.Get(Config{Name: "web1", Port: 1})
+	if p.Get(Config{Name: "web1", Port: 2}) != a || p.Get(Config{Name: "web2"}) == a {
+		t.Error("Get must return one Conn per name")
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Exec(context.Background(), "true", nil, nil, nil); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("Exec after Close = %v, want ErrUnreachable", err)
+	}
+}
