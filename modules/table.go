@@ -16,9 +16,15 @@ type Info struct {
 // table lists every module by its YAML name, as Ansible names it. Aliases
 // point at the same Info. Keep this list sorted and explicit: no init().
 var table = map[string]Info{
-	"command": {Module: Command{}, Args: CommandArgs{}, FreeForm: true},
-	"raw":     {Module: Raw{}, Args: RawArgs{}, FreeForm: true},
-	"shell":   {Module: Shell{}, Args: CommandArgs{}, FreeForm: true},
+	"command":         {Module: Command{}, Args: CommandArgs{}, FreeForm: true},
+	"copy":            {Module: Copy{}, Args: CopyArgs{}},
+	"file":            {Module: File{}, Args: FileArgs{}},
+	"raw":             {Module: Raw{}, Args: RawArgs{}, FreeForm: true},
+	"service":         {Module: Systemd{}, Args: SystemdArgs{}},
+	"shell":           {Module: Shell{}, Args: CommandArgs{}, FreeForm: true},
+	"systemd":         {Module: Systemd{}, Args: SystemdArgs{}},
+	"systemd_service": {Module: Systemd{}, Args: SystemdArgs{}},
+	"template":        {Module: Template{}, Args: TemplateArgs{}},
 }
 
 // Lookup returns the module registered under name.

@@ -1,0 +1,254 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kplay/kplay/modules"
+	"github.com/kplay/kplay/shell"
+)
+
+// Action is one thing rollback did (or, in check mode, would do) on a host.
+type Action struct {
+	Host    string
+	What    string // "restore /etc/motd", "remove /etc/x", "restart nginx"
+	Changed bool
+	Err     error
+}
+
+// RollbackOptions configures Rollback.
+type RollbackOptions struct {
+	// Conn returns the connection to a host (already with become).
+	Conn func(host string) (modules.Conn, error)
+	// Check reports what would be done and changes nothing.
+	Check bool
+	// Include selects hosts (--limit); nil means every host in the journal.
+	Include func(host string) bool
+	// Journal, when set, records what the rollback changed, with backups
+	// of the content it replaced, so a rollback can be rolled back.
+	Journal *Journal
+	// BackupSuffix names the backups the rollback makes.
+	BackupSuffix string
+	// Report is called for each action, one call at a time.
+	Report func(Action)
+	// Forks limits hosts in parallel; 0 = all.
+	Forks int
+}
+
+// plan is what rollback will undo on one host: the earliest change of each
+// path (it holds the state before the run), newest path first, and the
+// services with their state before the run.
+type plan struct {
+	files    []modules.Change
+	services map[string]*serviceState
+	order    []string
+	other    []modules.Change
+}
+
+type serviceState struct {
+	running, boot string
+}
+
+// Plan groups a run's entries per host into undo plans.
+func planFor(entries []Entry) map[string]*plan {
+	plans := map[string]*plan{}
+	seen := map[string]map[string]bool{}
+	for _, e := range entries {
+		p := plans[e.Host]
+		if p == nil {
+			p = &plan{services: map[string]*serviceState{}}
+			plans[e.Host] = p
+			seen[e.Host] = map[string]bool{}
+		}
+		for _, c := range e.Changes {
+			p.add(c, seen[e.Host])
+		}
+	}
+	for _, p := range plans {
+		// Undo newest first: a file created in a directory the run made is
+		// removed before the directory.
+		for i, j := 0, len(p.files)-1; i < j; i, j = i+1, j-1 {
+			p.files[i], p.files[j] = p.files[j], p.files[i]
+		}
+	}
+	return plans
+}
+
+func (p *plan) add(c modules.Change, seen map[string]bool) {
+	switch c.Kind {
+	case modules.KindFile:
+		if !seen[c.Path] {
+			seen[c.Path] = true
+			p.files = append(p.files, c)
+		}
+	case modules.KindService:
+		s := p.services[c.Name]
+		if s == nil {
+			s = &serviceState{}
+			p.services[c.Name] = s
+			p.order = append(p.order, c.Name)
+		}
+		switch c.Action {
+		case "enabled", "disabled":
+			if s.boot == "" {
+				s.boot = c.Old
+			}
+		default:
+			if s.running == "" {
+				s.running = c.Old
+			}
+		}
+	default:
+		p.other = append(p.other, c)
+	}
+}
+
+// Rollback undoes the changes in entries, per host in parallel: files back
+// to their content, mode and owner before the run (or removed if the run
+// created them), then services back to their state before the run, with a
+// restart of running services whose files it restored. A second rollback
+// of the same run changes nothing.
+func Rollback(ctx context.Context, entries []Entry, opts RollbackOptions) error {
+	plans := planFor(entries)
+	hosts := make([]string, 0, len(plans))
+	for h := range plans {
+		if opts.Include == nil || opts.Include(h) {
+			hosts = append(hosts, h)
+		}
+	}
+	sort.Strings(hosts)
+	var mu sync.Mutex
+	report := func(a Action) {
+		if opts.Report != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			opts.Report(a)
+		}
+	}
+	var g errgroup.Group
+	if opts.Forks > 0 {
+		g.SetLimit(opts.Forks)
+	}
+	errs := make([]error, len(hosts))
+	for i, h := range hosts {
+		g.Go(func() error {
+			errs[i] = rollbackHost(ctx, h, plans[h], opts, report)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return errors.Join(errs...)
+}
+
+func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOptions, report func(Action)) error {
+	conn, err := opts.Conn(host)
+	if err != nil {
+		report(Action{Host: host, What: "connect", Err: err})
+		return fmt.Errorf("%s: %w", host, err)
+	}
+	var errs []error
+	restored := false
+	for _, c := range p.files {
+		changed, entry, err := runUndo(ctx, conn, undoScript(c, opts.suffix(), opts.Check))
+		what := describe(c)
+		report(Action{Host: host, What: what, Changed: changed, Err: err})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", host, what, err))
+			continue
+		}
+		restored = restored || changed
+		if changed && !opts.Check && opts.Journal != nil {
+			if err := opts.Journal.Record(Entry{Host: host, Task: "rollback: " + what, Module: "rollback",
+				Status: "changed", Changes: []modules.Change{entry.toChange(c)}}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range p.order {
+		s := p.services[name]
+		changed, _, err := runUndo(ctx, conn, serviceScript(name, s.running, s.boot, restored, opts.Check))
+		report(Action{Host: host, What: "service " + name + " back to " + strings.Trim(s.running+" "+s.boot, " "), Changed: changed, Err: err})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: service %s: %w", host, name, err))
+		}
+	}
+	for _, c := range p.other {
+		report(Action{Host: host, What: fmt.Sprintf("%s %s %s: not undone automatically", c.Kind, c.Name, c.Action)})
+	}
+	return errors.Join(errs...)
+}
+
+func (o RollbackOptions) suffix() string {
+	if o.Journal == nil {
+		return ""
+	}
+	return o.BackupSuffix
+}
+
+// undoEntry is what an undo script said it did, for the rollback journal.
+type undoEntry struct {
+	action  string
+	existed bool
+	backup  string
+	mode    string
+	owner   string
+	group   string
+}
+
+func (u undoEntry) toChange(orig modules.Change) modules.Change {
+	c := modules.Change{Kind: modules.KindFile, Path: orig.Path, Action: u.action, Existed: u.existed, Backup: u.backup}
+	if u.existed {
+		c.OldMode, c.OldOwner, c.OldGroup = u.mode, u.owner, u.group
+	}
+	return c
+}
+
+func runUndo(ctx context.Context, c modules.Conn, script string) (bool, undoEntry, error) {
+	var out, errb bytes.Buffer
+	err := c.Exec(ctx, script, nil, &out, &errb)
+	if err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if msg != "" {
+			return false, undoEntry{}, fmt.Errorf("%s: %w", msg, err)
+		}
+		return false, undoEntry{}, err
+	}
+	var e undoEntry
+	changed := false
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 1 && f[0] == "changed":
+			changed = true
+		case len(f) == 4 && f[0] == "cur":
+			e.mode, e.owner, e.group = "0"+f[1], f[2], f[3]
+		case len(f) >= 3 && f[0] == "entry" && e.action == "":
+			e.action, e.existed = f[1], f[2] == "yes"
+			if len(f) > 3 {
+				e.backup = strings.Join(f[3:], " ")
+			}
+		}
+	}
+	if e.action == "attrs" {
+		e.existed = true
+	}
+	return changed, e, nil
+}
+
+func describe(c modules.Change) string {
+	switch {
+	case !c.Existed:
+		return "remove " + shell.Quote(c.Path)
+	case c.Backup != "":
+		return "restore " + shell.Quote(c.Path)
+	default:
+		return "reset " + shell.Quote(c.Path)
+	}
+}

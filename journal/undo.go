@@ -1,0 +1,120 @@
+package journal
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kplay/kplay/modules"
+	"github.com/kplay/kplay/shell"
+)
+
+// undoScript returns one sh script that puts path back as the change found
+// it, printing "changed" when it changed something (or would, with dry
+// set) and nothing otherwise, and, when suffix is set, saving the current
+// content first as path+suffix so the rollback itself can be undone. The
+// first line of output after "changed" describes the new journal entry:
+// "entry ACTION EXISTED BACKUP".
+func undoScript(c modules.Change, suffix string, dry bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "p=%s; b=%s; s=%s; dry=%s\n", shell.Quote(c.Path), shell.Quote(c.Backup),
+		shell.Quote(suffix), map[bool]string{true: "1", false: ""}[dry])
+	// cur: the attributes now, so the rollback's own entry can undo them.
+	b.WriteString(`if [ -e "$p" ]; then echo "cur $(stat -c '%a %U %G' -- "$p")"; fi
+`)
+	// save: keep what is there now, for the rollback's own journal.
+	b.WriteString(`save() {
+  if [ -n "$s" ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
+    if [ -d "$p" ] && [ ! -L "$p" ]; then echo "entry $1 yes"; return 0; fi
+    cp -P -p -- "$p" "$p$s" || exit 1; echo "entry $1 yes $p$s"
+  else echo "entry $1 no"; fi
+}
+`)
+	switch {
+	case !c.Existed:
+		b.WriteString(`if [ -L "$p" ] || [ -f "$p" ]; then
+  echo changed; [ -n "$dry" ] && exit 0
+  save removed; rm -f -- "$p" || exit 1
+elif [ -d "$p" ]; then
+  if [ -z "$(ls -A -- "$p")" ]; then echo changed; [ -n "$dry" ] && exit 0; echo "entry removed no"; rmdir -- "$p" || exit 1
+  else echo "kept non-empty directory $p" >&2; fi
+fi
+`)
+		return b.String()
+	case c.OldKind == "link" && c.OldTarget != "":
+		fmt.Fprintf(&b, "t=%s\n", shell.Quote(c.OldTarget))
+		b.WriteString(`if [ ! -L "$p" ] || [ "$(readlink -- "$p")" != "$t" ]; then
+  echo changed; [ -n "$dry" ] && exit 0
+  save modified; rm -rf -- "$p.kplay-rb.tmp"; ln -s -- "$t" "$p.kplay-rb.tmp" && mv -f -T -- "$p.kplay-rb.tmp" "$p" || exit 1
+fi
+`)
+		return b.String()
+	case c.Backup != "" && strings.HasSuffix(c.Backup, ".tar"):
+		b.WriteString(`if [ ! -d "$p" ]; then
+  echo changed; [ -n "$dry" ] && exit 0
+  save modified; rm -f -- "$p"; mkdir -p -- "$p" && tar -x -p -f "$b" -C "$p" || exit 1
+fi
+`)
+	case c.Backup != "":
+		b.WriteString(`if [ ! -e "$b" ]; then echo "backup $b is missing" >&2; exit 3; fi
+if [ -L "$p" ] || [ ! -f "$p" ] || ! cmp -s -- "$b" "$p"; then
+  echo changed; [ -n "$dry" ] && exit 0
+  if [ -e "$p" ] || [ -L "$p" ]; then save modified; else echo "entry created no"; fi
+  t="$(dirname -- "$p")/.$(basename -- "$p").kplay-rb.$$"
+  cp -p -- "$b" "$t" && mv -f -- "$t" "$p" || { rm -f -- "$t"; exit 1; }
+fi
+`)
+	}
+	writeAttrs(&b, c)
+	return b.String()
+}
+
+// writeAttrs restores mode and owner when they differ from the recorded
+// ones; a restored backup already has them (cp -p), so this mostly serves
+// attribute-only changes.
+func writeAttrs(b *strings.Builder, c modules.Change) {
+	if c.OldMode != "" {
+		fmt.Fprintf(b, "m=%s\n", shell.Quote(strings.TrimLeft(c.OldMode, "0")))
+		b.WriteString(`if [ -e "$p" ] && [ "$(stat -c %a -- "$p")" != "${m:-0}" ]; then
+  echo changed; [ -n "$dry" ] && exit 0; echo "entry attrs yes"; chmod "${m:-0}" -- "$p" || exit 1
+fi
+`)
+	}
+	if c.OldOwner != "" || c.OldGroup != "" {
+		fmt.Fprintf(b, "o=%s; g=%s\n", shell.Quote(c.OldOwner), shell.Quote(c.OldGroup))
+		b.WriteString(`cur="$(stat -c %U:%G -- "$p" 2>/dev/null)"
+want="${o:-${cur%%:*}}:${g:-${cur#*:}}"
+if [ -e "$p" ] && [ "$cur" != "$want" ]; then
+  echo changed; [ -n "$dry" ] && exit 0; echo "entry attrs yes"; chown -h -- "$want" "$p" || exit 1
+fi
+`)
+	}
+}
+
+// serviceScript returns a script that puts a systemd unit back in the state
+// recorded in old: "active"/"inactive" for running state, and
+// "enabled"/"disabled" for boot state. restart asks for a restart of an
+// active unit whose files the rollback changed.
+func serviceScript(unit, running, boot string, restart, dry bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "u=%s; dry=%s\n", shell.Quote(unit), map[bool]string{true: "1", false: ""}[dry])
+	b.WriteString("systemctl daemon-reload >/dev/null 2>&1 || true\n")
+	switch boot {
+	case "enabled", "disabled":
+		fmt.Fprintf(&b, `if [ "$(systemctl is-enabled -- "$u" 2>/dev/null)" != %s ]; then
+  echo changed; [ -n "$dry" ] || systemctl %s -- "$u" || exit 1
+fi
+`, boot, strings.TrimSuffix(boot, "d"))
+	}
+	switch {
+	case running == "inactive":
+		b.WriteString(`if systemctl is-active --quiet -- "$u"; then echo changed; [ -n "$dry" ] || systemctl stop -- "$u" || exit 1; fi
+`)
+	case running == "active" && restart:
+		b.WriteString(`echo changed; [ -n "$dry" ] || systemctl restart -- "$u" || exit 1
+`)
+	case running == "active":
+		b.WriteString(`if ! systemctl is-active --quiet -- "$u"; then echo changed; [ -n "$dry" ] || systemctl start -- "$u" || exit 1; fi
+`)
+	}
+	return b.String()
+}
