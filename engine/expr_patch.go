@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"github.com/expr-lang/expr/ast"
+)
+
+// calleeCollector is the first patch pass: it records which identifier
+// nodes name a function and which names `let` declares, so that the second
+// pass turns only variable references into strict lookups.
+type calleeCollector struct {
+	callees map[any]bool
+	lets    map[string]bool
+}
+
+// Visit implements ast.Visitor.
+func (c *calleeCollector) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		c.callees[n.Callee] = true
+	case *ast.VariableDeclaratorNode:
+		c.lets[n.Name] = true
+	}
+}
+
+// patcher is the second pass, run bottom-up by ast.Walk. It rewrites:
+//
+//	name, a.b[c]          -> __get($env, "name"), __get($env, "a", "b", c)  (error if missing)
+//	default(a.b, ...)     -> default(__lookup($env, "a", "b"), ...)      (missing is allowed)
+//	test_defined(a.b)     -> test_defined(__lookup($env, "a", "b"))
+//	a.b ?? c              -> __lookup_nil($env, "a", "b") ?? c
+//	x in y                -> __in(x, y)                                   (also substrings)
+//	x and y, not x, c?a:b -> truthy(x) and truthy(y), ...                 (Jinja truthiness)
+//	s.split(","), d.get() -> __method("split", s, ","), ...               (Python methods)
+type patcher struct {
+	c    *calleeCollector
+	gets map[*ast.CallNode]bool
+}
+
+func newPatcher(c *calleeCollector) *patcher {
+	return &patcher{c: c, gets: map[*ast.CallNode]bool{}}
+}
+
+// lenientFuncs take an undefined first argument without error.
+var lenientFuncs = map[string]bool{"default": true, "mandatory": true}
+
+// Visit implements ast.Visitor.
+func (p *patcher) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		if p.c.callees[n] || p.c.lets[n.Value] || n.Value == "$env" {
+			return
+		}
+		g := &ast.CallNode{
+			Callee:    &ast.IdentifierNode{Value: "__get"},
+			Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}, &ast.StringNode{Value: n.Value}},
+		}
+		p.gets[g] = true
+		ast.Patch(node, g)
+	case *ast.MemberNode:
+		if g := p.getCall(n.Node); g != nil && !n.Optional {
+			g.Arguments = append(g.Arguments, n.Property)
+			ast.Patch(node, g)
+		}
+	case *ast.CallNode:
+		p.call(node, n)
+	case *ast.BinaryNode:
+		p.binary(node, n)
+	case *ast.UnaryNode:
+		if n.Operator == "not" || n.Operator == "!" {
+			wrapTruthy(&n.Node)
+		}
+	case *ast.ConditionalNode:
+		wrapTruthy(&n.Cond)
+	}
+}
+
+// getCall returns n when it is a strict variable lookup made by this pass.
+func (p *patcher) getCall(n ast.Node) *ast.CallNode {
+	if g, ok := n.(*ast.CallNode); ok && p.gets[g] {
+		return g
+	}
+	return nil
+}
+
+// lenient turns the strict lookup n (if it is one) into fn.
+func (p *patcher) lenient(n ast.Node, fn string) {
+	if g := p.getCall(n); g != nil {
+		g.Callee = &ast.IdentifierNode{Value: fn}
+		delete(p.gets, g)
+	}
+}
+
+func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
+	if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+		if (lenientFuncs[id.Value] || isTestFunc(id.Value)) && len(n.Arguments) > 0 {
+			p.lenient(n.Arguments[0], "__lookup")
+		}
+		return
+	}
+	var recv ast.Node
+	var method string
+	if g := p.getCall(n.Callee); g != nil && len(g.Arguments) > 2 {
+		s, ok := g.Arguments[len(g.Arguments)-1].(*ast.StringNode)
+		if !ok || !pyMethods[s.Value] {
+			return
+		}
+		g.Arguments = g.Arguments[:len(g.Arguments)-1]
+		recv, method = g, s.Value
+	} else if m, ok := n.Callee.(*ast.MemberNode); ok {
+		s, ok := m.Property.(*ast.StringNode)
+		if !ok || !pyMethods[s.Value] {
+			return
+		}
+		recv, method = m.Node, s.Value
+	} else {
+		return
+	}
+	args := append([]ast.Node{&ast.StringNode{Value: method}, recv}, n.Arguments...)
+	ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__method"}, Arguments: args})
+}
+
+func (p *patcher) binary(node *ast.Node, n *ast.BinaryNode) {
+	switch n.Operator {
+	case "and", "or", "&&", "||":
+		wrapTruthy(&n.Left)
+		wrapTruthy(&n.Right)
+	case "??":
+		p.lenient(n.Left, "__lookup_nil")
+	case "in":
+		ast.Patch(node, &ast.CallNode{
+			Callee:    &ast.IdentifierNode{Value: "__in"},
+			Arguments: []ast.Node{n.Left, n.Right},
+		})
+	}
+}
+
+// wrapTruthy makes *n a call of truthy unless it is a bool literal.
+func wrapTruthy(n *ast.Node) {
+	if _, ok := (*n).(*ast.BoolNode); ok {
+		return
+	}
+	ast.Patch(n, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "truthy"}, Arguments: []ast.Node{*n}})
+}
+
+func isTestFunc(name string) bool {
+	return len(name) > 5 && name[:5] == "test_"
+}
