@@ -24,6 +24,8 @@ const usage = `usage: kplay lab COMMAND [--name NAME] [--dir DIR] [ARGS]
   partition HOST       cut a host off the lab network; heal HOST puts it back
   base                 build the base image now (up builds it when missing)
 
+up and base take --state DIR, the base image cache (default /var/lib/kplay-lab).
+
 NAME defaults to "default"; DIR to /var/lib/kplay-lab/NAME. Needs root.
 `
 
@@ -50,6 +52,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c Config
 	fs.StringVar(&c.Name, "name", "default", "lab name")
 	fs.StringVar(&c.Dir, "dir", "", "lab directory (default /var/lib/kplay-lab/NAME)")
+	if cmd == "up" || cmd == "base" {
+		fs.StringVar(&c.StateDir, "state", DefaultStateDir, "base image cache dir")
+	}
 	if cmd == "up" {
 		fs.IntVar(&c.Hosts, "n", 3, "number of hosts")
 		fs.DurationVar(&c.BootTimeout, "timeout", 180*time.Second, "bound on waiting for the hosts' sshd")
