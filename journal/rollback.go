@@ -34,8 +34,9 @@ type RollbackOptions struct {
 	// Journal, when set, records what the rollback changed, with backups
 	// of the content it replaced, so a rollback can be rolled back.
 	Journal *Journal
-	// BackupSuffix names the backups the rollback makes.
-	BackupSuffix string
+	// BackupDir is the folder on each host where the rollback keeps what
+	// it replaces (with Journal set); default /var/tmp/kplay-rollback/<id>.
+	BackupDir string
 	// Report is called for each action, one call at a time.
 	Report func(Action)
 	// Forks limits hosts in parallel; 0 = all.
@@ -156,7 +157,7 @@ func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOption
 	var errs []error
 	restored := false
 	for _, c := range p.files {
-		changed, entry, err := runUndo(ctx, conn, undoScript(c, opts.suffix(), opts.Check))
+		changed, entry, err := runUndo(ctx, conn, undoScript(c, opts.backupDir(), opts.Check))
 		what := describe(c)
 		report(Action{Host: host, What: what, Changed: changed, Err: err})
 		if err != nil {
@@ -185,11 +186,14 @@ func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOption
 	return errors.Join(errs...)
 }
 
-func (o RollbackOptions) suffix() string {
-	if o.Journal == nil {
+func (o RollbackOptions) backupDir() string {
+	switch {
+	case o.Journal == nil:
 		return ""
+	case o.BackupDir != "":
+		return o.BackupDir
 	}
-	return o.BackupSuffix
+	return "/var/tmp/kplay-rollback/" + o.Journal.ID()
 }
 
 // undoEntry is what an undo script said it did, for the rollback journal.
@@ -200,12 +204,17 @@ type undoEntry struct {
 	mode    string
 	owner   string
 	group   string
+	kind    string
+	target  string
 }
 
 func (u undoEntry) toChange(orig modules.Change) modules.Change {
 	c := modules.Change{Kind: modules.KindFile, Path: orig.Path, Action: u.action, Existed: u.existed, Backup: u.backup}
 	if u.existed {
-		c.OldMode, c.OldOwner, c.OldGroup = u.mode, u.owner, u.group
+		c.OldMode, c.OldOwner, c.OldGroup, c.OldKind, c.OldTarget = u.mode, u.owner, u.group, u.kind, u.target
+	}
+	if c.OldKind == "link" {
+		c.OldMode = "" // a link's own mode is meaningless; chmod would follow it
 	}
 	return c
 }
@@ -227,8 +236,10 @@ func runUndo(ctx context.Context, c modules.Conn, script string) (bool, undoEntr
 		switch {
 		case len(f) == 1 && f[0] == "changed":
 			changed = true
-		case len(f) == 4 && f[0] == "cur":
-			e.mode, e.owner, e.group = "0"+f[1], f[2], f[3]
+		case strings.HasPrefix(line, "target "):
+			e.target = strings.TrimPrefix(line, "target ")
+		case len(f) == 5 && f[0] == "cur":
+			e.mode, e.owner, e.group, e.kind = "0"+f[1], f[2], f[3], f[4]
 		case len(f) >= 3 && f[0] == "entry" && e.action == "":
 			e.action, e.existed = f[1], f[2] == "yes"
 			if len(f) > 3 {

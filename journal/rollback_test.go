@@ -128,7 +128,7 @@ func TestRollbackRestoresAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Check, opts.Journal, opts.BackupSuffix = false, rj, ".rb.kplay~"
+	opts.Check, opts.Journal, opts.BackupDir = false, rj, t.TempDir()
 	var done []Action
 	opts.Report = func(a Action) { done = append(done, a) }
 	if err := Rollback(context.Background(), entries, opts); err != nil {

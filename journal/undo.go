@@ -10,22 +10,25 @@ import (
 
 // undoScript returns one sh script that puts path back as the change found
 // it, printing "changed" when it changed something (or would, with dry
-// set) and nothing otherwise, and, when suffix is set, saving the current
-// content first as path+suffix so the rollback itself can be undone. The
-// first line of output after "changed" describes the new journal entry:
-// "entry ACTION EXISTED BACKUP".
-func undoScript(c modules.Change, suffix string, dry bool) string {
+// set) and nothing otherwise, and, when backupDir is set, saving the
+// current content first under backupDir (mirroring the path, 0700) so the
+// rollback itself can be undone; backups do not go next to the file, where
+// they would keep a directory the run created from being removed. A line
+// "entry ACTION EXISTED [BACKUP]" describes the rollback's journal entry.
+func undoScript(c modules.Change, backupDir string, dry bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "p=%s; b=%s; s=%s; dry=%s\n", shell.Quote(c.Path), shell.Quote(c.Backup),
-		shell.Quote(suffix), map[bool]string{true: "1", false: ""}[dry])
+	fmt.Fprintf(&b, "p=%s; b=%s; bd=%s; dry=%s\n", shell.Quote(c.Path), shell.Quote(c.Backup),
+		shell.Quote(backupDir), map[bool]string{true: "1", false: ""}[dry])
 	// cur: the attributes now, so the rollback's own entry can undo them.
-	b.WriteString(`if [ -e "$p" ]; then echo "cur $(stat -c '%a %U %G' -- "$p")"; fi
+	b.WriteString(`if [ -L "$p" ]; then k=link; elif [ -d "$p" ]; then k=directory; else k=file; fi
+if [ -e "$p" ] || [ -L "$p" ]; then echo "cur $(stat -c '%a %U %G' -- "$p") $k"; fi
 `)
 	// save: keep what is there now, for the rollback's own journal.
 	b.WriteString(`save() {
-  if [ -n "$s" ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
-    if [ -d "$p" ] && [ ! -L "$p" ]; then echo "entry $1 yes"; return 0; fi
-    cp -P -p -- "$p" "$p$s" || exit 1; echo "entry $1 yes $p$s"
+  if [ -n "$bd" ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
+    if [ -L "$p" ]; then echo "entry $1 yes"; echo "target $(readlink -- "$p")"; return 0; fi
+    if [ -d "$p" ]; then echo "entry $1 yes"; return 0; fi
+    mkdir -p -m 0700 -- "$bd$(dirname -- "$p")" && cp -P -p -- "$p" "$bd$p" || exit 1; echo "entry $1 yes $bd$p"
   else echo "entry $1 no"; fi
 }
 `)
@@ -35,7 +38,8 @@ func undoScript(c modules.Change, suffix string, dry bool) string {
   echo changed; [ -n "$dry" ] && exit 0
   save removed; rm -f -- "$p" || exit 1
 elif [ -d "$p" ]; then
-  if [ -z "$(ls -A -- "$p")" ]; then echo changed; [ -n "$dry" ] && exit 0; echo "entry removed no"; rmdir -- "$p" || exit 1
+  if [ -n "$dry" ]; then echo changed; exit 0; fi
+  if [ -z "$(ls -A -- "$p")" ]; then echo changed; echo "entry removed yes"; rmdir -- "$p" || exit 1
   else echo "kept non-empty directory $p" >&2; fi
 fi
 `)
@@ -48,6 +52,12 @@ fi
 fi
 `)
 		return b.String()
+	case c.OldKind == "directory" && c.Backup == "":
+		b.WriteString(`if [ ! -d "$p" ]; then
+  echo changed; [ -n "$dry" ] && exit 0
+  echo "entry created no"; mkdir -p -- "$p" || exit 1
+fi
+`)
 	case c.Backup != "" && strings.HasSuffix(c.Backup, ".tar"):
 		b.WriteString(`if [ ! -d "$p" ]; then
   echo changed; [ -n "$dry" ] && exit 0
@@ -60,7 +70,7 @@ if [ -L "$p" ] || [ ! -f "$p" ] || ! cmp -s -- "$b" "$p"; then
   echo changed; [ -n "$dry" ] && exit 0
   if [ -e "$p" ] || [ -L "$p" ]; then save modified; else echo "entry created no"; fi
   t="$(dirname -- "$p")/.$(basename -- "$p").kplay-rb.$$"
-  cp -p -- "$b" "$t" && mv -f -- "$t" "$p" || { rm -f -- "$t"; exit 1; }
+  mkdir -p -- "$(dirname -- "$p")" && cp -p -- "$b" "$t" && mv -f -- "$t" "$p" || { rm -f -- "$t"; exit 1; }
 fi
 `)
 	}
@@ -74,7 +84,7 @@ fi
 func writeAttrs(b *strings.Builder, c modules.Change) {
 	if c.OldMode != "" {
 		fmt.Fprintf(b, "m=%s\n", shell.Quote(strings.TrimLeft(c.OldMode, "0")))
-		b.WriteString(`if [ -e "$p" ] && [ "$(stat -c %a -- "$p")" != "${m:-0}" ]; then
+		b.WriteString(`if [ -e "$p" ] && [ ! -L "$p" ] && [ "$(stat -c %a -- "$p")" != "${m:-0}" ]; then
   echo changed; [ -n "$dry" ] && exit 0; echo "entry attrs yes"; chmod "${m:-0}" -- "$p" || exit 1
 fi
 `)
