@@ -18,10 +18,12 @@ const usage = `usage: kplay lab COMMAND [--name NAME] [--dir DIR] [ARGS]
 
   up [-n N]            boot N Debian hosts (default 3), write hosts.yaml, ssh_config, known_hosts
   down                 remove every process, mount, namespace, link and cgroup of the lab
-  status               hosts, addresses, state (running/stopped/partitioned), pids
+  status               hosts, addresses, state (running/stopped/partitioned/frozen), pids
   ssh HOST [CMD...]    ssh to a host with the lab's config (host keys verified)
   stop HOST            power a host off (its netns goes away); start HOST powers it on
   partition HOST       cut a host off the lab network; heal HOST puts it back
+  crash HOST           SIGKILL every process of a host (power cut); start HOST boots it again
+  freeze HOST          hang a host (cgroup freezer); thaw HOST lets it run on
   base                 build the base image now (up builds it when missing)
 
 up and base take --state DIR, the base image cache (default /var/lib/kplay-lab).
@@ -149,6 +151,12 @@ func hostCommand(ctx context.Context, l *Lab, cmd string, rest []string, stdout,
 		return one(l.Partition)
 	case "heal":
 		return one(l.Heal)
+	case "crash":
+		return one(l.Crash)
+	case "freeze":
+		return one(l.Freeze)
+	case "thaw":
+		return one(l.Thaw)
 	}
 	return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 }

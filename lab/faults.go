@@ -104,7 +104,7 @@ func (l *Lab) Heal(ctx context.Context, name string) error {
 // HostStatus is one host's line in `kplay lab status`.
 type HostStatus struct {
 	Host
-	State       string // running, stopped or partitioned
+	State       string // running, stopped, partitioned or frozen
 	NspawnPid   int
 	LauncherPid int
 }
@@ -119,6 +119,9 @@ func (l *Lab) Status() []HostStatus {
 			if !linkUp(h) {
 				s.State = "partitioned"
 			}
+			if l.isFrozen(h) {
+				s.State = "frozen"
+			}
 		}
 		st = append(st, s)
 	}
@@ -131,12 +134,8 @@ func (l *Lab) clearCgroup(h Host) error {
 	var dirs []string
 	for _, r := range cgroupRoots() {
 		top := filepath.Join(r, l.cgroupOf(h))
-		filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
+		os.WriteFile(filepath.Join(top, "cgroup.freeze"), []byte("0"), 0o644) // a frozen task ignores SIGKILL until thawed
+		dirs = append(dirs, cgroupTree(top)...)
 	}
 	if len(dirs) == 0 {
 		return nil
@@ -163,6 +162,18 @@ func (l *Lab) clearCgroup(h Host) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// cgroupTree lists a cgroup dir and all dirs below it.
+func cgroupTree(top string) []string {
+	var dirs []string
+	filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	return dirs
 }
 
 // cgroupPids lists the processes in the given cgroup dirs.

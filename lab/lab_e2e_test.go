@@ -184,3 +184,52 @@ func TestLabDownLeavesNothing(t *testing.T) {
 		t.Errorf("after down: %s", left)
 	}
 }
+
+// bannerWithin says whether ip:22 sends an SSH banner within d.
+func bannerWithin(ip string, d time.Duration) bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, "22"), d)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 4)
+	n, _ := c.Read(buf)
+	return string(buf[:n]) == "SSH-"
+}
+
+func TestLabCrashFreeze(t *testing.T) {
+	l := labtest.Start(t, 2)
+	ctx := t.Context()
+	h1 := l.Hosts()[0]
+	if !bannerWithin(h1.IP, 5*time.Second) {
+		t.Fatalf("h1 sends no SSH banner before freeze")
+	}
+	if err := l.Freeze(ctx, "h1"); err != nil {
+		t.Fatalf("freeze: %v", err)
+	}
+	if s := stateOf(t, l, "h1"); s.State != "frozen" {
+		t.Errorf("after freeze: state %q, want frozen", s.State)
+	}
+	if bannerWithin(h1.IP, 2*time.Second) {
+		t.Errorf("frozen h1 still sends an SSH banner")
+	}
+	if err := l.Thaw(ctx, "h1"); err != nil {
+		t.Fatalf("thaw: %v", err)
+	}
+	if got := mustSSH(t, l, "h1", "hostname"); got != "h1" {
+		t.Errorf("after thaw: hostname %q", got)
+	}
+	if err := l.Crash(ctx, "h2"); err != nil {
+		t.Fatalf("crash: %v", err)
+	}
+	if s := stateOf(t, l, "h2"); s.State != "stopped" || s.LauncherPid != 0 {
+		t.Errorf("after crash: %+v, want stopped with no launcher", s)
+	}
+	if err := l.Start(ctx, "h2"); err != nil {
+		t.Fatalf("start after crash: %v", err)
+	}
+	if got := mustSSH(t, l, "h1", "ping -c1 -W2 h2 >/dev/null && echo ok"); got != "ok" {
+		t.Errorf("after crash and start: h1 ping h2 = %q", got)
+	}
+}
