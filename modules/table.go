@@ -19,11 +19,14 @@ var table = map[string]Info{
 	"command":         {Module: Command{}, Args: CommandArgs{}, FreeForm: true},
 	"copy":            {Module: Copy{}, Args: CopyArgs{}},
 	"file":            {Module: File{}, Args: FileArgs{}},
+	"dnf":             {Module: Package{Manager: "dnf"}, Args: PackageArgs{}},
+	"package":         {Module: Package{}, Args: PackageArgs{}},
 	"raw":             {Module: Raw{}, Args: RawArgs{}, FreeForm: true},
 	"service":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"shell":           {Module: Shell{}, Args: CommandArgs{}, FreeForm: true},
 	"systemd":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"systemd_service": {Module: Systemd{}, Args: SystemdArgs{}},
+	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
 	"template":        {Module: Template{}, Args: TemplateArgs{}},
 }
 
