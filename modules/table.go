@@ -16,6 +16,7 @@ type Info struct {
 // table lists every module by its YAML name, as Ansible names it. Aliases
 // point at the same Info. Keep this list sorted and explicit: no init().
 var table = map[string]Info{
+	"apt":             {Module: Package{Manager: "apt"}, Args: PackageArgs{}},
 	"command":         {Module: Command{}, Args: CommandArgs{}, FreeForm: true},
 	"copy":            {Module: Copy{}, Args: CopyArgs{}},
 	"file":            {Module: File{}, Args: FileArgs{}},
