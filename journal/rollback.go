@@ -180,8 +180,18 @@ func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOption
 			errs = append(errs, fmt.Errorf("%s: service %s: %w", host, name, err))
 		}
 	}
-	for _, c := range p.other {
-		report(Action{Host: host, What: fmt.Sprintf("%s %s %s: not undone automatically", c.Kind, c.Name, c.Action)})
+	for i := len(p.other) - 1; i >= 0; i-- {
+		c := p.other[i]
+		script, what := otherScript(c, opts.Check)
+		if script == "" {
+			report(Action{Host: host, What: what})
+			continue
+		}
+		changed, _, err := runUndo(ctx, conn, script)
+		report(Action{Host: host, What: what, Changed: changed, Err: err})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", host, what, err))
+		}
 	}
 	return errors.Join(errs...)
 }

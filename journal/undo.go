@@ -128,3 +128,30 @@ fi
 	}
 	return b.String()
 }
+
+// otherScript undoes a change that is not a file or a service: a package
+// the run installed is removed again, a kernel parameter gets its old
+// value back. What cannot be undone safely (a package upgrade or removal:
+// the old version may be gone from the mirror) returns no script and says
+// so.
+func otherScript(c modules.Change, dry bool) (script, what string) {
+	d := map[bool]string{true: "1", false: ""}[dry]
+	switch {
+	case c.Kind == modules.KindPackage && c.Action == "installed":
+		return fmt.Sprintf(`n=%s; dry=%s
+if command -v dpkg-query >/dev/null 2>&1; then
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' -- "$n" 2>/dev/null)" = installed ]; then
+    echo changed; [ -n "$dry" ] || DEBIAN_FRONTEND=noninteractive apt-get remove -y -q -- "$n" >/dev/null || exit 1
+  fi
+elif rpm -q -- "$n" >/dev/null 2>&1; then
+  echo changed; [ -n "$dry" ] || { dnf remove -y -q "$n" || yum remove -y -q "$n"; } >/dev/null || exit 1
+fi
+`, shell.Quote(c.Name), d), "remove package " + c.Name
+	case c.Kind == modules.KindSysctl && c.Old != "":
+		return fmt.Sprintf(`k=%s; v=%s; dry=%s
+cur="$(sysctl -n -- "$k" 2>/dev/null | tr -s ' \t' '  ')"
+if [ "$cur" != "$v" ]; then echo changed; [ -n "$dry" ] || sysctl -q -w "$k=$v" || exit 1; fi
+`, shell.Quote(c.Name), shell.Quote(c.Old), d), "sysctl " + c.Name + " back to " + c.Old
+	}
+	return "", fmt.Sprintf("%s %s %s: not undone automatically", c.Kind, c.Name, c.Action)
+}
