@@ -233,3 +233,39 @@ func TestLabCrashFreeze(t *testing.T) {
 		t.Errorf("after crash and start: h1 ping h2 = %q", got)
 	}
 }
+
+// eventually polls cond every 200ms until it holds or d passes.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return cond()
+}
+
+func TestLabGuestReboot(t *testing.T) {
+	l := labtest.Start(t, 1)
+	before := stateOf(t, l, "h1")
+	sshOut(t, l, "h1", "systemctl reboot") // the connection may drop: no error check
+	rebooted := eventually(60*time.Second, func() bool {
+		s := stateOf(t, l, "h1")
+		return s.NspawnPid != 0 && s.NspawnPid != before.NspawnPid
+	})
+	if !rebooted {
+		t.Fatalf("h1 not booted again: before %+v, now %+v", before, stateOf(t, l, "h1"))
+	}
+	if s := stateOf(t, l, "h1"); s.LauncherPid != before.LauncherPid {
+		t.Errorf("launcher changed across the reboot: %d -> %d", before.LauncherPid, s.LauncherPid)
+	}
+	var got string
+	eventually(60*time.Second, func() bool {
+		got, _ = sshOut(t, l, "h1", "timeout 30 systemctl is-system-running --wait")
+		return got == "running" || got == "degraded"
+	})
+	if got != "running" && got != "degraded" {
+		t.Errorf("after reboot: is-system-running = %q", got)
+	}
+}
