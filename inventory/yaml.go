@@ -31,10 +31,27 @@ func parseYAML(b *builder, data []byte) error {
 	if root.Kind != yaml.MappingNode {
 		return fmt.Errorf("%s: inventory must be a mapping of group names, got %s", b.nodePos(root), kindName(root))
 	}
+	if err := b.noDuplicates(root); err != nil {
+		return err
+	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if err := b.yamlGroup(root.Content[i], deref(root.Content[i+1])); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// noDuplicates rejects a mapping that repeats a key, as the yaml library
+// does when it decodes values (Ansible only warns and keeps the last).
+func (b *builder) noDuplicates(m *yaml.Node) error {
+	seen := make(map[string]*yaml.Node, len(m.Content)/2)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if prev, ok := seen[k.Value]; ok {
+			return fmt.Errorf("%s: mapping key %q already defined at line %d", b.nodePos(k), k.Value, prev.Line)
+		}
+		seen[k.Value] = k
 	}
 	return nil
 }
@@ -58,6 +75,9 @@ func (b *builder) yamlGroup(key, val *yaml.Node) error {
 	if val.Kind != yaml.MappingNode {
 		b.warnings = append(b.warnings, fmt.Sprintf("%s: skipping %q: not a valid group definition (%s)", pos, name, kindName(val)))
 		return nil
+	}
+	if err := b.noDuplicates(val); err != nil {
+		return err
 	}
 	g := b.addGroup(name, b.pos(key.Line))
 	for i := 0; i+1 < len(val.Content); i += 2 {
@@ -90,6 +110,9 @@ func (b *builder) yamlSection(g *Group, key, sec *yaml.Node, each func(g *Group,
 		return each(g, sec, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"})
 	case sec.Kind != yaml.MappingNode:
 		return fmt.Errorf("%s: invalid %q entry for group %q: requires a mapping, found %s", b.nodePos(sec), key.Value, g.Name, kindName(sec))
+	}
+	if err := b.noDuplicates(sec); err != nil {
+		return err
 	}
 	for i := 0; i+1 < len(sec.Content); i += 2 {
 		if err := each(g, sec.Content[i], deref(sec.Content[i+1])); err != nil {
