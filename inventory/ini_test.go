@@ -36,7 +36,7 @@ func TestINIValues(t *testing.T) {
 		{"(1,)", []any{1}, []any{1}},
 		{"{'a':[1,(2,3)]}", "{a:[1,(2,3)]}", map[string]any{"a": []any{1, []any{2, 3}}}},
 		{`'a\tb'`, `a\tb`, "a\tb"}, // shlex keeps the backslash, literal_eval decodes it
-		{"x#y", "x", "x#y"}, // '#' starts a shlex comment on host lines
+		{"x#y", "x", "x#y"},        // '#' starts a shlex comment on host lines
 		{"''", "", ""},
 		{"", "", ""},
 	}
