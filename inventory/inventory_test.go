@@ -218,6 +218,7 @@ func TestYAMLValueTypes(t *testing.T) {
     l: [1, two]
     m: {k: [1]}
     z: ~
+    d: 2024-01-01
   hosts:
     h:
       port_in_string: "22"
@@ -225,6 +226,7 @@ func TestYAMLValueTypes(t *testing.T) {
 	want := map[string]any{
 		"n": 3, "big": 12345678901, "f": 1.5, "b": "yes", "t": true, "s": "3",
 		"l": []any{1, "two"}, "m": map[string]any{"k": []any{1}}, "z": nil,
+		"d":              "2024-01-01",
 		"port_in_string": "22",
 	}
 	if got := inv.Hosts["h"].Vars; !reflect.DeepEqual(got, want) {
@@ -258,6 +260,8 @@ func TestYAMLErrors(t *testing.T) {
 		{"duplicate host", "g:\n  hosts:\n    a:\n    a:\n", `hosts.yaml:4:5: mapping key "a" already defined at line 3`},
 		{"self child", "a:\n  children:\n    a:\n", `cycle a -> a`},
 		{"all as child", "a:\n  children:\n    all:\n", `cycle`},
+		{"vault", "g:\n  vars:\n    pw: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n", "hosts.yaml:3:9: !vault values are not supported"},
+		{"unsafe", "g:\n  hosts:\n    h:\n      x: !unsafe '{{ a }}'\n", "hosts.yaml:4:10: !unsafe values are not supported"},
 		{"bad priority", "g:\n  vars:\n    ansible_group_priority: high\n", `hosts.yaml:3:5: group "g": ansible_group_priority must be an integer`},
 	}
 	for _, tt := range tests {

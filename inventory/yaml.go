@@ -174,11 +174,34 @@ func (b *builder) decode(n *yaml.Node) (any, error) {
 }
 
 func decodeNode(file string, n *yaml.Node) (any, error) {
+	if err := retag(file, n); err != nil {
+		return nil, err
+	}
 	var v any
 	if err := n.Decode(&v); err != nil {
 		return nil, yamlError(file, err)
 	}
 	return normalize(v), nil
+}
+
+// retag keeps timestamps as the text written (2024-01-01 stays a string,
+// as the engine has no date type) and refuses Ansible's !vault (kplay
+// cannot decrypt) and !unsafe (kplay cannot mark a value as not to be
+// templated) rather than silently misreading them. Aliases are not followed: their anchors are
+// visited where they are defined.
+func retag(file string, n *yaml.Node) error {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!timestamp":
+		n.Tag = "!!str"
+	case n.Tag == "!vault" || n.Tag == "!unsafe":
+		return fmt.Errorf("%s:%d:%d: %s values are not supported", file, n.Line, n.Column, n.Tag)
+	}
+	for _, c := range n.Content {
+		if err := retag(file, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // normalize converts decoded YAML to the types the engine expects:
