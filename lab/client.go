@@ -140,7 +140,7 @@ func (l *Lab) waitHost(ctx context.Context, h Host) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("host %s (%s): sshd not answering after %s (see %s): %w",
-				h.Name, h.IP, l.cfg.BootTimeout, filepath.Join(l.hostDir(h), "console.log"), last)
+				h.Name, h.IP, l.cfg.BootTimeout, l.consoleLog(h), last)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

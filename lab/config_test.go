@@ -167,3 +167,27 @@ func TestMainUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckBridgeAddr(t *testing.T) {
+	clash := netPlan{Bridge: "kplay-none", Gw: "127.0.0.1"} // loopback holds 127/8
+	if err := checkBridgeAddr(clash); err == nil || !strings.Contains(err.Error(), "already used") {
+		t.Errorf("checkBridgeAddr(127.0.0.1) = %v, want already used", err)
+	}
+	own := netPlan{Bridge: "lo", Gw: "127.0.0.1"} // the lab's own bridge may hold it
+	if err := checkBridgeAddr(own); err != nil {
+		t.Errorf("checkBridgeAddr(own bridge) = %v", err)
+	}
+}
+
+func TestUpMissingTools(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	want := "systemd-nspawn, not found (run `make lab-deps`)"
+	if os.Geteuid() != 0 {
+		want = "needs root"
+	}
+	var out bytes.Buffer
+	code := Main(context.Background(), []string{"up", "--dir", t.TempDir()}, &out, &out)
+	if code != 1 || !strings.Contains(out.String(), want) {
+		t.Errorf("up without tools = %d, %q; want 1 and %q", code, out.String(), want)
+	}
+}

@@ -64,7 +64,13 @@ func (l *Lab) cgroupOf(h Host) string {
 	return filepath.Join("kplay-lab", l.cfg.Name, h.Name)
 }
 
-// hostDir is where a host's overlay dirs, pid files and console log live.
+// consoleLog is a host's boot output; it lives outside the host dir so it
+// outlives a failed Up (which tears the hosts down) and Down.
+func (l *Lab) consoleLog(h Host) string {
+	return filepath.Join(l.cfg.Dir, "logs", h.Name+".console.log")
+}
+
+// hostDir is where a host's overlay dirs and pid files live.
 func (l *Lab) hostDir(h Host) string {
 	return filepath.Join(l.cfg.Dir, "hosts", h.Name)
 }
@@ -128,10 +134,13 @@ func (l *Lab) writeHostFiles(root string, h Host) error {
 }
 
 // launch starts the host's launcher detached (own session, output to the
-// host's console.log) so it survives the kplay process.
+// host's console log) so it survives the kplay process.
 func (l *Lab) launch(h Host) error {
 	hd := l.hostDir(h)
-	logf, err := os.OpenFile(filepath.Join(hd, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err := os.MkdirAll(filepath.Dir(l.consoleLog(h)), 0o755); err != nil {
+		return fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	logf, err := os.OpenFile(l.consoleLog(h), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("host %s: %w", h.Name, err)
 	}

@@ -154,6 +154,7 @@ func (l *Lab) boot(ctx context.Context) error {
 		if err := removeTree(l.hostDir(h)); err != nil {
 			return err
 		}
+		os.Remove(l.consoleLog(h)) // a fresh log per Up
 		root, err := l.mountHost(h)
 		if err != nil {
 			return err
