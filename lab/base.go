@@ -71,6 +71,19 @@ type BaseInfo struct {
 	Packages []string  `json:"packages"`
 }
 
+// readBaseInfo reads the info.json of a base image dir.
+func readBaseInfo(dir string) (BaseInfo, error) {
+	var info BaseInfo
+	data, err := os.ReadFile(filepath.Join(dir, "info.json"))
+	if err != nil {
+		return info, fmt.Errorf("base image info: %w", err)
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		return info, fmt.Errorf("base image info %s: %w", dir, err)
+	}
+	return info, nil
+}
+
 // baseDir is where the base for the current recipe lives.
 func baseDir(stateDir string) string {
 	return filepath.Join(stateDir, "base-"+RecipeHash())

@@ -99,6 +99,7 @@ func dispatch(ctx context.Context, cmd string, c Config, rest []string, stdout, 
 		if err != nil {
 			return err
 		}
+		printStatus(l, stdout)
 		fmt.Fprintf(stdout, "ssh:  ssh -F %s h1\nrun:  kplay -i %s site.yaml\n", l.SSHConfig(), l.Inventory())
 		return nil
 	case "base":
@@ -171,6 +172,9 @@ func printStatus(l *Lab, w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "inventory %s\n", l.Inventory())
+	if info, err := readBaseInfo(filepath.Dir(l.base)); err == nil {
+		fmt.Fprintf(w, "base image %s, built %s in %.0fs\n", filepath.Dir(l.base), info.Built.Format(time.RFC3339), info.Seconds)
+	}
 }
 
 // pidStr shows 0 as "-".
