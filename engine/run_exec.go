@@ -1,0 +1,290 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kplay/kplay/modules"
+	"github.com/kplay/kplay/transport"
+)
+
+// execute runs the task's action once on a host: a built-in action of the
+// engine, or a module through the host's (or delegate's) connection.
+func (tr *taskRun) execute(ctx context.Context, o *outcome, s *scope) *TaskResult {
+	if b, ok := builtins[tr.t.Module]; ok {
+		return b(ctx, tr, o, s)
+	}
+	info, ok := modules.Lookup(tr.t.Module)
+	if !ok {
+		return errResult(fmt.Errorf("%s: unknown module %q", tr.t.Pos, tr.t.Module))
+	}
+	args, err := tr.args(s)
+	if err != nil {
+		return errResult(err)
+	}
+	delegate, err := tr.delegate(s)
+	if err != nil {
+		return errResult(err)
+	}
+	o.delegate = delegate
+	conn, err := tr.taskConn(s, o.host, delegate)
+	if err != nil {
+		return errResult(err)
+	}
+	req := &modules.Request{
+		Conn: conn, Host: o.host, Args: args, Files: tr.files(),
+		Render: func(name string, text []byte) ([]byte, error) {
+			return tr.p.r.ev.RenderFile(name, text, s.all())
+		},
+		Check: tr.check(), Diff: tr.diff(), BackupSuffix: tr.p.r.backup, Vars: s.all(),
+	}
+	mr, err := info.Module.Run(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errResult(fmt.Errorf("%s: interrupted: %w", tr.t.Module, err))
+		}
+		if errors.Is(err, transport.ErrUnreachable) {
+			return errResult(err)
+		}
+		return errResult(fmt.Errorf("%s: %w", tr.t.Module, err))
+	}
+	return fromModule(mr)
+}
+
+// fromModule copies a module's result into a TaskResult.
+func fromModule(mr modules.Result) *TaskResult {
+	return &TaskResult{Changed: mr.Changed, Failed: mr.Failed, Unknown: mr.Unknown, Msg: mr.Msg, Cmd: mr.Cmd,
+		RC: mr.RC, Stdout: mr.Stdout, Stderr: mr.Stderr, Data: mr.Data, Diff: mr.Diff, Changes: mr.Changes}
+}
+
+// args renders the task's arguments and drops those set to omit.
+func (tr *taskRun) args(s *scope) (map[string]any, error) {
+	if len(tr.t.Args) == 0 {
+		return map[string]any{}, nil
+	}
+	v, err := s.render(tr.t.Args)
+	if err != nil {
+		return nil, fmt.Errorf("%s: arguments: %w", tr.t.Pos, err)
+	}
+	m, ok := dropOmitted(v).(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: arguments are not a mapping", tr.t.Pos)
+	}
+	return m, nil
+}
+
+// delegate renders delegate_to.
+func (tr *taskRun) delegate(s *scope) (string, error) {
+	if tr.t.DelegateTo == "" {
+		return "", nil
+	}
+	d, err := s.renderString(tr.t.DelegateTo)
+	if err != nil {
+		return "", fmt.Errorf("delegate_to: %w", err)
+	}
+	return d, nil
+}
+
+// check tells whether the task runs in check mode: its check_mode, else
+// the enclosing blocks', else the play's, else --check.
+func (tr *taskRun) check() bool {
+	c := tr.p.r.opts.Check
+	if tr.p.play.CheckMode != nil {
+		c = *tr.p.play.CheckMode
+	}
+	for _, b := range tr.f.blocks {
+		if b.CheckMode != nil {
+			c = *b.CheckMode
+		}
+	}
+	if tr.t.CheckMode != nil {
+		c = *tr.t.CheckMode
+	}
+	return c
+}
+
+// diff tells whether the task reports diffs, with the same inheritance.
+func (tr *taskRun) diff() bool {
+	d := tr.p.r.opts.Diff
+	if tr.p.play.Diff != nil {
+		d = *tr.p.play.Diff
+	}
+	for _, b := range tr.f.blocks {
+		if b.Diff != nil {
+			d = *b.Diff
+		}
+	}
+	if tr.t.Diff != nil {
+		d = *tr.t.Diff
+	}
+	return d
+}
+
+// files is where the task's module finds "files/x" and "templates/x": the
+// role first, then the folder of the task's file, then the playbook's.
+func (tr *taskRun) files() fs.FS {
+	var layers []fs.FS
+	if tr.t.Role != nil && tr.t.Role.FS != nil {
+		layers = append(layers, tr.t.Role.FS)
+	}
+	if tr.t.FS != nil && tr.t.Role == nil {
+		if sub, err := fs.Sub(tr.t.FS, cleanDir(tr.t.Dir)); err == nil {
+			layers = append(layers, sub)
+		}
+	}
+	if tr.p.pb.FS != nil {
+		layers = append(layers, tr.p.pb.FS)
+	} else if tr.p.pb.Dir != "" {
+		layers = append(layers, os.DirFS(tr.p.pb.Dir))
+	}
+	return firstFS(layers)
+}
+
+func cleanDir(d string) string {
+	if d == "" {
+		return "."
+	}
+	return d
+}
+
+// firstFS opens a name from the first file system that has it.
+type firstFS []fs.FS
+
+func (l firstFS) Open(name string) (fs.File, error) {
+	var first error
+	for _, f := range l {
+		file, err := f.Open(name)
+		if err == nil {
+			return file, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		first = &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return nil, first
+}
+
+// loopItems expands loop / with_items. looping is false for a task
+// without a loop.
+func (tr *taskRun) loopItems(s *scope) ([]any, bool, error) {
+	if tr.t.Loop == nil {
+		return nil, false, nil
+	}
+	var v any
+	var err error
+	if str, ok := tr.t.Loop.(string); ok && !strings.Contains(str, "{{") {
+		v, err = s.eval(str)
+	} else {
+		v, err = s.render(tr.t.Loop)
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("loop: %w", err)
+	}
+	items, err := loopList(v, tr.t.LoopWith)
+	return items, true, err
+}
+
+func loopList(v any, with string) ([]any, error) {
+	switch with {
+	case "dict":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("with_dict: want a mapping, got %T", v)
+		}
+		var out []any
+		for _, k := range sortedKeys(m) {
+			out = append(out, map[string]any{"key": k, "value": m[k]})
+		}
+		return out, nil
+	}
+	var items []any
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		items = x
+	case []string:
+		items = stringsToAny(x)
+	case string:
+		items = []any{x}
+	default:
+		return nil, fmt.Errorf("loop: want a list, got %T", v)
+	}
+	if with == "items" {
+		var flat []any
+		for _, it := range items {
+			if l, ok := it.([]any); ok {
+				flat = append(flat, l...)
+			} else {
+				flat = append(flat, it)
+			}
+		}
+		items = flat
+	}
+	return items, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// toInt reads a whole number from a rendered value.
+func toInt(v any) (int, error) {
+	switch x := v.(type) {
+	case int:
+		return x, nil
+	case int64:
+		return int(x), nil
+	case float64:
+		return int(x), nil
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number", x)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("want a number, got %T", v)
+}
+
+// toDuration reads seconds (a number) or a Go duration ("2s", "500ms").
+func toDuration(v any, s *scope) (time.Duration, error) {
+	r, err := s.render(v)
+	if err != nil {
+		return 0, err
+	}
+	switch x := r.(type) {
+	case int:
+		return time.Duration(x) * time.Second, nil
+	case int64:
+		return time.Duration(x) * time.Second, nil
+	case float64:
+		return time.Duration(x * float64(time.Second)), nil
+	case string:
+		str := strings.TrimSpace(x)
+		if f, err := strconv.ParseFloat(str, 64); err == nil {
+			return time.Duration(f * float64(time.Second)), nil
+		}
+		d, err := time.ParseDuration(str)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not seconds or a duration", x)
+		}
+		return d, nil
+	}
+	return 0, fmt.Errorf("want seconds or a duration, got %T", r)
+}

@@ -1,0 +1,216 @@
+package engine
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/kplay/kplay/inventory"
+)
+
+// hostState is what a run knows of a host beyond the inventory: gathered
+// facts, include_vars, set_fact and registered results. They last for the
+// whole run (across plays), as Ansible's host facts. Maps are replaced,
+// never changed in place, so a reader may keep one after unlocking.
+type hostState struct {
+	name string
+	host *inventory.Host
+
+	mu       sync.RWMutex
+	facts    map[string]any
+	gathered bool
+	incVars  map[string]any
+	setFacts map[string]any
+}
+
+// hostState returns the run's state of the named host, creating it.
+func (r *runner) hostState(name string) *hostState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h, ok := r.hosts[name]; ok {
+		return h
+	}
+	h := &hostState{name: name, host: r.lookupHost(name)}
+	r.hosts[name] = h
+	return h
+}
+
+// lookupHost finds an inventory host; an unknown name (localhost used
+// without being in the inventory) becomes an implicit local host.
+func (r *runner) lookupHost(name string) *inventory.Host {
+	if r.inv != nil {
+		if h, ok := r.inv.Host(name); ok {
+			return h
+		}
+	}
+	return implicitHost(name)
+}
+
+func implicitHost(name string) *inventory.Host {
+	return &inventory.Host{Name: name, Vars: map[string]any{
+		"ansible_connection": "local", "inventory_hostname": name,
+	}}
+}
+
+// snapshot returns the host's run-time variable maps.
+func (h *hostState) snapshot() (facts, inc, set map[string]any) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.facts, h.incVars, h.setFacts
+}
+
+// setVars adds set_fact or registered values (set == true) or include_vars
+// values to the host.
+func (h *hostState) setVars(vars map[string]any, set bool) {
+	if len(vars) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set {
+		h.setFacts = mergeVars(h.setFacts, vars)
+	} else {
+		h.incVars = mergeVars(h.incVars, vars)
+	}
+}
+
+// setFacts stores gathered facts.
+func (h *hostState) setGathered(facts map[string]any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.facts = facts
+	h.gathered = true
+}
+
+// layers lists the variables of host h for task t in precedence order,
+// lowest first: role defaults, inventory, facts, play vars and vars_files,
+// role vars and params, block vars, task vars, include vars, include_vars,
+// set_fact and register, extra vars, magic variables.
+func (p *playRun) layers(h *hostState, t *Task, f *frame) []layer {
+	facts, inc, set := h.snapshot()
+	ls := make([]layer, 0, 16)
+	ls = append(ls, layer{"role defaults", p.roleDefaults, true})
+	if t != nil && t.Role != nil {
+		ls = append(ls, layer{"role " + t.Role.Name + " defaults", t.Role.Defaults, true})
+	}
+	ls = append(ls, layer{"inventory", h.host.Vars, true},
+		layer{"facts", facts, false},
+		layer{"play vars", p.play.Vars, true},
+		layer{"vars_files", p.varsFiles, true},
+		layer{"role vars", p.roleVars, true})
+	if t != nil && t.Role != nil {
+		ls = append(ls, layer{"role " + t.Role.Name + " vars", t.Role.Vars, true},
+			layer{"role " + t.Role.Name + " params", t.Role.Params, true})
+	}
+	if f != nil {
+		for _, b := range f.blocks {
+			ls = append(ls, layer{"block vars", b.Vars, true})
+		}
+	}
+	if t != nil {
+		ls = append(ls, layer{"task vars", t.Vars, true})
+	}
+	if f != nil && f.inc != nil {
+		ls = append(ls, layer{"include vars", f.inc[h.name], true})
+	}
+	ls = append(ls, layer{"include_vars", inc, true},
+		layer{"set_fact/register", set, false},
+		layer{"extra vars", p.r.extra, true},
+		layer{"magic", p.magic(h, t), false})
+	return ls
+}
+
+// scope builds the lazily rendered variables of host h for task t.
+func (p *playRun) scope(h *hostState, t *Task, f *frame, tr *taskRun) *scope {
+	s := newScope(p.r.ev, p.layers(h, t, f))
+	s.lazy["hostvars"] = func() any {
+		if tr == nil {
+			return p.hostvars()
+		}
+		tr.hvOnce.Do(func() { tr.hv = p.hostvars() })
+		return tr.hv
+	}
+	return s
+}
+
+// magic returns the variables the engine defines for host h and task t.
+func (p *playRun) magic(h *hostState, t *Task) map[string]any {
+	short, _, _ := strings.Cut(h.name, ".")
+	m := map[string]any{
+		"inventory_hostname":       h.name,
+		"inventory_hostname_short": short,
+		"group_names":              stringsToAny(h.host.Groups),
+		"groups":                   p.r.groupMap(),
+		"ansible_play_hosts_all":   stringsToAny(p.hosts),
+		"ansible_play_hosts":       stringsToAny(p.liveOf(p.hosts)),
+		"ansible_play_batch":       stringsToAny(p.liveOf(p.batch)),
+		"play_hosts":               stringsToAny(p.liveOf(p.batch)),
+		"ansible_play_name":        p.play.Name,
+		"playbook_dir":             p.pb.Dir,
+		"ansible_check_mode":       p.r.opts.Check,
+		"ansible_diff_mode":        p.r.opts.Diff,
+		"ansible_verbosity":        p.r.opts.Verbosity,
+		"ansible_run_tags":         stringsToAny(runTags(p.r.opts.Tags)),
+		"ansible_skip_tags":        stringsToAny(p.r.opts.SkipTags),
+		"omit":                     omitValue,
+	}
+	if t != nil && t.Role != nil {
+		m["role_name"] = t.Role.Name
+		m["role_path"] = t.Role.Path
+	}
+	return m
+}
+
+func runTags(tags []string) []string {
+	if len(tags) == 0 {
+		return []string{"all"}
+	}
+	return tags
+}
+
+// groupMap is the groups magic variable, computed once per run.
+func (r *runner) groupMap() map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.groups == nil {
+		r.groups = map[string]any{}
+		if r.inv != nil {
+			for g, hosts := range r.inv.GroupMap() {
+				r.groups[g] = stringsToAny(hosts)
+			}
+		}
+	}
+	return r.groups
+}
+
+// hostvars maps every inventory host (and every host seen in the run) to
+// its variables at play level, rendered. It is built once per task that
+// uses it and then only read, so goroutines may share it.
+func (p *playRun) hostvars() map[string]any {
+	names := []string{}
+	if p.r.inv != nil {
+		names = append(names, p.r.inv.Order...)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		seen[n] = true
+	}
+	for _, n := range p.hosts {
+		if !seen[n] {
+			names = append(names, n)
+		}
+	}
+	hv := make(map[string]any, len(names))
+	for _, n := range names {
+		s := newScope(p.r.ev, p.layers(p.r.hostState(n), nil, nil))
+		hv[n] = s.all()
+	}
+	return hv
+}
+
+func stringsToAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
