@@ -130,6 +130,9 @@ func (l *Lab) waitHost(ctx context.Context, h Host) error {
 	if err != nil {
 		return err
 	}
+	if l.key == nil {
+		return fmt.Errorf("host %s: no lab key %s", h.Name, l.KeyFile())
+	}
 	cc := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(l.key)},
 		HostKeyCallback: ssh.FixedHostKey(pub), Timeout: 3 * time.Second}
 	var last error
