@@ -55,7 +55,7 @@ func TestINIValues(t *testing.T) {
 }
 
 func TestINIStructure(t *testing.T) {
-	src := `; a comment
+	src := "\ufeff" + `; a comment
 # another
 loose1
 loose2 x=1   # trailing comment
@@ -78,9 +78,7 @@ late
 [late]
 late1
 
-[prod]
-p1
-`
+` + "[prod]\r\np1\r\n" // CRLF lines too
 	inv := parse(t, "hosts", src)
 	wantOrder := []string{"loose1", "loose2", "web01.lan", "web02.lan", "web03.lan", "db1", "dba", "dbb", "dbc", "late1", "p1"}
 	if !reflect.DeepEqual(inv.Order, wantOrder) {

@@ -81,6 +81,7 @@ func Load(path string) (*Inventory, error) {
 // dir is the folder searched for group_vars/ and host_vars/ ("" = none). It
 // exists apart from Load for tests and fuzzing.
 func Parse(name string, data []byte, dir string) (*Inventory, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	b := newBuilder(name)
 	var err error
 	if isYAML(name, data) {
