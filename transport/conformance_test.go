@@ -33,10 +33,10 @@ func conformance(t *testing.T, conn func(t *testing.T) Conn, unreachable func(t 
 
 func testExitCodes(t *testing.T, c Conn) {
 	tests := []struct {
-		cmd              string
-		code             int // -1: success
-		stdout, stderr   string
-		signal           bool
+		cmd            string
+		code           int // -1: success
+		stdout, stderr string
+		signal         bool
 	}{
 		{cmd: "true", code: -1},
 		{cmd: "exit 3", code: 3},

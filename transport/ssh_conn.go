@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -212,7 +213,7 @@ func (s *SSH) handshake(ctx context.Context, nc net.Conn, t target, addr string)
 		if e := hkErr(); e != nil {
 			return nil, e
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			return nil, fmt.Errorf("ssh handshake with %s: timed out after %v: %w", addr, s.pool.opts.ConnectTimeout, err)
 		}
 		if isAuthFailure(err) {

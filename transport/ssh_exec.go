@@ -27,6 +27,7 @@ const (
 	pidMarker   = "kplay-pid:"
 	signalGrace = 300 * time.Millisecond
 	killGrace   = 2 * time.Second
+	refusedWait = 5 * time.Second
 )
 
 // Exec implements Conn. It waits for a free session slot, opens a session
@@ -53,8 +54,13 @@ func (s *SSH) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 
 // session opens a session, redialing once when the connection turns out to
 // be gone: no command has started yet, so nothing runs twice.
+// A refused session (sshd counts a session until it has reaped the
+// previous command, so a burst can briefly exceed MaxSessions) is retried
+// with growing pauses up to refusedWait.
 func (s *SSH) session(ctx context.Context) (*ssh.Session, *ssh.Client, error) {
-	for attempt := 0; ; attempt++ {
+	redialed := false
+	pause, waited := 10*time.Millisecond, time.Duration(0)
+	for {
 		c, err := s.client(ctx)
 		if err != nil {
 			return nil, nil, err
@@ -65,13 +71,21 @@ func (s *SSH) session(ctx context.Context) (*ssh.Session, *ssh.Client, error) {
 		}
 		var oce *ssh.OpenChannelError
 		if errors.As(err, &oce) {
-			// The server refused the session but the link is fine.
-			return nil, nil, fmt.Errorf("%s: open session (sshd MaxSessions below %d?): %w", s.cfg.Name, s.pool.opts.MaxSessions, err)
+			if waited >= refusedWait {
+				return nil, nil, fmt.Errorf("%s: open session (sshd MaxSessions below %d?): %w", s.cfg.Name, s.pool.opts.MaxSessions, err)
+			}
+			if err := sleepCtx(ctx, pause); err != nil {
+				return nil, nil, err
+			}
+			waited += pause
+			pause = min(2*pause, 500*time.Millisecond)
+			continue
 		}
 		s.drop(c)
-		if attempt > 0 || ctx.Err() != nil {
+		if redialed || ctx.Err() != nil {
 			return nil, nil, Unreachable(s.cfg.Name, fmt.Errorf("open session: %w", err))
 		}
+		redialed = true
 	}
 }
 

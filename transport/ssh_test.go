@@ -240,3 +240,67 @@ func TestPoolGetSameConn(t *testing.T) {
 		t.Errorf("Exec after Close = %v, want ErrUnreachable", err)
 	}
 }
+
+// TestAcceptNewParallel records the keys of many hosts, connecting at
+// once, into one known_hosts file: every line whole, one per host, and a
+// strict pool trusts them all afterwards.
+func TestAcceptNewParallel(t *testing.T) {
+	const n = 10
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(kh, []byte("# existing, no newline at end"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions(kh)
+	opts.HostKeyMode = HostKeyAcceptNew
+	p := newTestPool(t, opts)
+	srvs := make([]*sshtest.Server, n)
+	for i := range srvs {
+		srvs[i] = sshtest.NewServer(t, "")
+		srvs[i].Name = fmt.Sprintf("h%d", i)
+	}
+	run := func(p *Pool) error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i, s := range srvs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = p.Get(hostConfig(&s.Host)).Exec(t.Context(), "true", nil, nil, nil) }()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	if err := run(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(newTestPool(t, testOptions(kh))); err != nil {
+		t.Fatalf("strict after accept-new: %v", err)
+	}
+	b, _ := os.ReadFile(kh)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != n+1 {
+		t.Errorf("known_hosts has %d lines, want %d:\n%s", len(lines), n+1, b)
+	}
+}
+
+func TestUnknownHostInProcess(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	err := newTestPool(t, testOptions(filepath.Join(t.TempDir(), "none"))).Get(hostConfig(&srv.Host)).Exec(t.Context(), "true", nil, nil, nil)
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), "SHA256:") {
+		t.Errorf("err = %v, want ErrHostKey with a SHA256 fingerprint", err)
+	}
+}
+
+func TestConnectTimeout(t *testing.T) {
+	// A listener that never answers the SSH handshake.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	opts := testOptions("/nonexistent")
+	opts.ConnectTimeout = 200 * time.Millisecond
+	cfg := Config{Name: "mute", Address: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}
+	err = newTestPool(t, opts).Get(cfg).Exec(t.Context(), "true", nil, nil, nil)
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("err = %v, want an unreachable timeout", err)
+	}
+}

@@ -197,11 +197,12 @@ func (h *Host) Stop(t testing.TB) {
 	if cmd == nil {
 		return
 	}
-	// sshd leaves per-connection children running when the listener ends
-	// (that is how a restart keeps sessions); end them first so that
-	// established connections really drop.
-	for _, pid := range children(cmd.Process.Pid) {
-		_ = syscall.Kill(pid, syscall.SIGTERM)
+	// sshd leaves per-connection processes running when the listener ends
+	// (that is how a restart keeps sessions); end the whole tree below it
+	// first, deepest last found first, so that connections really drop.
+	desc := descendants(cmd.Process.Pid)
+	for i := len(desc) - 1; i >= 0; i-- {
+		_ = syscall.Kill(desc[i], syscall.SIGKILL)
 	}
 	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
 	select {
@@ -216,8 +217,11 @@ func (h *Host) Stop(t testing.TB) {
 // the same keys: established connections are lost, new ones work.
 func (h *Host) Restart(t testing.TB) {
 	t.Helper()
+	start := time.Now()
 	h.Stop(t)
+	stopped := time.Now()
 	if err := h.sshd.start(h); err != nil {
 		t.Fatalf("restart sshd: %v", err)
 	}
+	t.Logf("sshd %s restarted: stop %v, start %v", h.Name, stopped.Sub(start), time.Since(stopped))
 }

@@ -23,6 +23,18 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// descendants lists every process below pid (children before their own
+// children), from /proc.
+func descendants(pid int) []int {
+	var out []int
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		kids := children(queue[0])
+		out = append(out, kids...)
+		queue = append(queue, kids...)
+	}
+	return out
+}
+
 // children lists the pids whose parent is pid, from /proc.
 func children(pid int) []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
