@@ -7,7 +7,20 @@ import (
 )
 
 // Connection is how to reach a host, read from its variables so that the
-// transport needs to know nothing about inventories.
+// transport needs to know nothing about inventories. Each field is read
+// from the first of these variables that is set (a kplay_ spelling wins
+// over Ansible's):
+//
+//	Type            kplay_connection, ansible_connection (default "ssh"; "smart" and "paramiko" mean "ssh")
+//	Address         kplay_host, ansible_host, ansible_ssh_host (default: the host name)
+//	Port            kplay_port, ansible_port, ansible_ssh_port
+//	User            kplay_user, ansible_user, ansible_ssh_user
+//	KeyFile         kplay_private_key_file, ansible_ssh_private_key_file, ansible_private_key_file
+//	Password        kplay_password, ansible_password, ansible_ssh_pass, ansible_ssh_password
+//	Become          kplay_become, ansible_become
+//	BecomeUser      kplay_become_user, ansible_become_user
+//	BecomeMethod    kplay_become_method, ansible_become_method
+//	BecomePassword  kplay_become_password, ansible_become_password, ansible_become_pass
 type Connection struct {
 	Type           string // "ssh" | "local" (other values are passed through for the caller to reject)
 	Address        string // defaults to the host name
@@ -23,7 +36,8 @@ type Connection struct {
 
 // connVars lists, for each Connection field, the variables read, first
 // found wins: the kplay_ spelling, then Ansible's names (current, then the
-// older ones Ansible still accepts).
+// older ones Ansible still accepts). Keep the Connection doc comment and
+// docs/inventory.md in step with it.
 var connVars = struct {
 	typ, addr, port, user, key, pass, become, becomeUser, becomeMethod, becomePass []string
 }{
