@@ -22,6 +22,7 @@ var table = map[string]Info{
 	"file":            {Module: File{}, Args: FileArgs{}},
 	"dnf":             {Module: Package{Manager: "dnf"}, Args: PackageArgs{}},
 	"package":         {Module: Package{}, Args: PackageArgs{}},
+	"pki":             {Module: PKI{}, Args: PKIArgs{}},
 	"raw":             {Module: Raw{}, Args: RawArgs{}, FreeForm: true},
 	"service":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"shell":           {Module: Shell{}, Args: CommandArgs{}, FreeForm: true},
