@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/kplay/kplay/inventory"
+	"golang.org/x/term"
+)
+
+// defaultInventory is read when -i is not given and it exists.
+const defaultInventory = "hosts.yaml"
+
+// loadInventory reads -i, or ./hosts.yaml, or else gives an inventory with
+// only the implicit localhost, as ansible-playbook does. A missing file is
+// a bad option (exit 5), a broken one a parse error (exit 4).
+func loadInventory(path string, stderr io.Writer) (*inventory.Inventory, error) {
+	if path == "" {
+		if _, err := os.Stat(defaultInventory); err != nil {
+			inv, err := inventory.Parse("(implicit localhost)", nil, "")
+			if err != nil {
+				return nil, withCode(exitError, fmt.Errorf("implicit inventory: %w", err))
+			}
+			return inv, nil
+		}
+		path = defaultInventory
+	}
+	if st, err := os.Stat(path); err != nil {
+		return nil, usageErrorf("inventory %s: %w", path, err)
+	} else if st.IsDir() {
+		return nil, usageErrorf("inventory %s: is a directory, want a file", path)
+	}
+	inv, err := inventory.Load(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, usageErrorf("%w", err)
+		}
+		return nil, withCode(exitParse, err)
+	}
+	for _, w := range inv.Warnings {
+		fmt.Fprintf(stderr, "[WARNING]: %s\n", w)
+	}
+	return inv, nil
+}
+
+// setDefaultHostVar gives every host key=value unless the inventory sets it
+// (inventory host and group vars win over command-line connection flags,
+// as in Ansible). source names the flag in `kplay vars --explain`.
+func setDefaultHostVar(inv *inventory.Inventory, source, key string, value any) {
+	for _, h := range inv.Hosts {
+		if _, ok := h.Vars[key]; ok {
+			continue
+		}
+		if h.Vars == nil {
+			h.Vars = map[string]any{}
+		}
+		h.Vars[key] = value
+		layer := inventory.Layer{Source: source, Vars: map[string]any{key: value}}
+		h.Layers = append([]inventory.Layer{layer}, h.Layers...)
+	}
+}
+
+// inventoryKnownHosts returns the known_hosts files named by the "all"
+// group's kplay_known_hosts (a path or a list), relative to the inventory;
+// the lab writes it so that its hosts' keys are trusted.
+func inventoryKnownHosts(inv *inventory.Inventory) []string {
+	g, ok := inv.Groups["all"]
+	if !ok {
+		return nil
+	}
+	var names []string
+	switch v := g.Vars["kplay_known_hosts"].(type) {
+	case string:
+		names = []string{v}
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				names = append(names, s)
+			}
+		}
+	}
+	for i, n := range names {
+		if !filepath.IsAbs(n) && inv.Dir != "" {
+			names[i] = filepath.Join(inv.Dir, n)
+		}
+	}
+	return names
+}
+
+// colorWanted reports whether colour output suits w: NO_COLOR unset or
+// empty, and w a terminal or CLICOLOR_FORCE set (for pagers and tests).
+func colorWanted(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	if v := os.Getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
+		return true
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

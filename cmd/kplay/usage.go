@@ -1,0 +1,51 @@
+package main
+
+// usageText is kplay's --help. Every flag of newPlayFlagSet appears here (a
+// test checks it).
+const usageText = `kplay runs Ansible-like playbooks on hosts over SSH (agentless; targets need only sh).
+
+Usage:
+  kplay [flags] PLAYBOOK...        run playbooks (flags may also follow the playbooks)
+  kplay vars HOST [-i INV] [PLAYBOOK] [--explain]
+                                   print a host's merged variables
+  kplay lab ...                    manage the local multi-host lab
+  kplay version                    print the version
+
+A PLAYBOOK that is not a file is looked up among the playbooks embedded in kplay.
+
+Flags:
+  -i, --inventory FILE        inventory (YAML or INI); default ./hosts.yaml if present,
+                              else an implicit localhost
+  -e, --extra-vars VARS       extra variables, highest precedence; repeatable:
+                              k=v pairs, @file.yaml, or inline JSON/YAML
+  -C, --check                 dry run: change nothing, report what would change
+  -D, --diff                  show the changes made to files as unified diffs
+      --list-tasks            list the tasks of each play, touching no host
+      --list-hosts            list the hosts of each play, touching no host
+      --list-tags             list the tags of each play, touching no host
+      --syntax-check          load and validate the playbooks, touching no host
+  -l, --limit PATTERN         run on the hosts matching PATTERN only
+  -t, --tags TAGS             run only tasks tagged with one of TAGS (comma-separated, repeatable)
+      --skip-tags TAGS        skip tasks tagged with one of TAGS
+      --start-at-task NAME    start each playbook at the task named NAME
+  -f, --forks N               hosts run in parallel (default: all hosts of a batch)
+  -v, --verbose               show task results (-v), commands (-vv), more (-vvv)
+      --json                  write events as JSON lines on stdout, nothing else
+      --no-color              no colours (they are also off when NO_COLOR is set or stdout
+                              is not a terminal; CLICOLOR_FORCE=1 forces them)
+      --version               print the version
+  -h, --help                  print this help
+
+SSH:
+      --known-hosts FILE      known_hosts file to check host keys against (repeatable;
+                              the inventory variable kplay_known_hosts adds one)
+      --accept-new-host-keys  accept and record keys of hosts not yet known
+      --ssh-config FILE       read Host entries from this ssh_config file
+      --connect-timeout SECS  SSH connect timeout (seconds or a duration like 500ms)
+      --private-key FILE      private key to authenticate with
+  -k, --ask-pass              ask for the SSH password (on the terminal, no echo)
+  -K, --ask-become-pass       ask for the sudo password (on the terminal, no echo)
+
+Exit codes: 0 ok, 1 error, 2 a host failed, 3 a host unreachable,
+4 playbook or inventory error, 5 bad options, 99 interrupted.
+`
