@@ -87,12 +87,6 @@ func (l layerFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bf, err := l.base.Open(name); err == nil {
-		if bst, err := bf.Stat(); err == nil && bst.IsDir() {
-			st = bst
-		}
-		bf.Close()
-	}
 	return &mergedDir{info: st, entries: entries}, nil
 }
 

@@ -164,12 +164,13 @@ func (l *loader) splitTask(c *taskCtx, n *yaml.Node, t *Task) (rawTask, bool) {
 	}
 	_, rt.isBlock = rt.keys["block"]
 	for i, kv := range unknown {
-		hint := suggest(kv.Key, keysOf(taskKeys))
-		if i == 0 && len(mods) == 0 && !rt.isBlock && hint == "" {
+		key, keyD := closest(kv.Key, keysOf(taskKeys))
+		mod, modD := closest(kv.Key, actionNames())
+		if i == 0 && len(mods) == 0 && !rt.isBlock && (key == "" || (mod != "" && modD < keyD)) {
 			l.errorf(c.src, kv.KeyN, "%s: unknown module %q%s", label(t), kv.Key, suggest(kv.Key, actionNames()))
 			continue
 		}
-		l.errorf(c.src, kv.KeyN, "%s: unknown task key %q%s", label(t), kv.Key, hint)
+		l.errorf(c.src, kv.KeyN, "%s: unknown task key %q%s", label(t), kv.Key, suggest(kv.Key, keysOf(taskKeys)))
 	}
 	if len(unknown) > 0 {
 		return rt, false

@@ -68,9 +68,23 @@ func yamlError(file string, err error) error {
 	msg := err.Error()
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if parserProblems[m[2]] {
+			line++ // yaml counts parser (not scanner) errors from 0
+		}
 		return &LoadError{Pos: Pos{File: file, Line: line}, Msg: "yaml: " + m[2]}
 	}
 	return &LoadError{Pos: Pos{File: file}, Msg: msg}
+}
+
+// parserProblems are yaml's parser messages, whose line it reports
+// 0-based, unlike its scanner messages.
+var parserProblems = map[string]bool{
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
 }
 
 // converter turns yaml nodes into plain Go values (map[string]any, []any,

@@ -214,13 +214,18 @@ func (l *loader) numberOrExpr(s src, n *yaml.Node, what string, allowDuration bo
 		case r.Tag == "!!str" && IsTemplated(r.Value):
 			l.checkTemplated(s, r, what)
 			return r.Value
-		case r.Tag == "!!str" && allowDuration:
-			if d, err := time.ParseDuration(r.Value); err == nil && d >= 0 {
-				return r.Value
-			}
 		case r.Tag == "!!str":
 			if v, err := strconv.Atoi(strings.TrimSpace(r.Value)); err == nil && v >= 0 {
 				return v
+			}
+			if !allowDuration {
+				break
+			}
+			if f, err := strconv.ParseFloat(strings.TrimSpace(r.Value), 64); err == nil && f >= 0 {
+				return f
+			}
+			if d, err := time.ParseDuration(r.Value); err == nil && d >= 0 {
+				return r.Value
 			}
 		}
 	}
@@ -235,6 +240,16 @@ func (l *loader) numberOrExpr(s src, n *yaml.Node, what string, allowDuration bo
 // suggest returns ` (did you mean "x"?)` for the candidate closest to word,
 // or "" when none is close.
 func suggest(word string, candidates []string) string {
+	best, _ := closest(word, candidates)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// closest returns the candidate nearest to word and its edit distance, or
+// "" when none is near enough to be a typo.
+func closest(word string, candidates []string) (string, int) {
 	best, bestD := "", 1<<30
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
@@ -251,9 +266,9 @@ func suggest(word string, candidates []string) string {
 		limit = 3
 	}
 	if best == "" || bestD > limit {
-		return ""
+		return "", bestD
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best, bestD
 }
 
 // editDistance is the Levenshtein distance of a and b (bounded input).
