@@ -22,9 +22,14 @@ type Evaluator struct {
 	progs    sync.Map // source text -> *compiled
 	tmpls    sync.Map // name + "\x00" + text -> *parsedTemplate
 	compiles atomic.Int64
+	cached   atomic.Int64
 	opts     []expr.Option
 	txtFuncs template.FuncMap
 }
+
+// maxCached bounds the compile cache: a playbook has far fewer distinct
+// expressions; past it (rendering generated text) programs are not kept.
+const maxCached = 1 << 14
 
 // compiled is one cache entry; once makes concurrent first uses of the same
 // source compile it exactly once.
@@ -41,9 +46,14 @@ func NewEvaluator() *Evaluator {
 	for name, fn := range exprFuncs() {
 		e.opts = append(e.opts, expr.Function(name, fn))
 	}
+	// repeat could build a string of any size; range() is the bounded way.
+	e.opts = append(e.opts, expr.DisableBuiltin("repeat"))
 	e.txtFuncs = templateFuncs()
 	return e
 }
+
+// errInternal marks a recovered panic: a bug in kplay, reported as an error.
+var errInternal = errors.New("internal error")
 
 // ExprError is the error of one expression: its source as the user wrote
 // it and the cause. Undefined names the variable path when the cause is an
@@ -99,8 +109,15 @@ func (e *Evaluator) EvalBool(src string, vars map[string]any) (bool, error) {
 // program returns the cached compiled form of src, compiling it on first use.
 func (e *Evaluator) program(src string) (*vm.Program, error) {
 	v, ok := e.progs.Load(src)
+	if !ok && e.cached.Load() >= maxCached {
+		e.compiles.Add(1)
+		return e.compile(src)
+	}
 	if !ok {
-		v, _ = e.progs.LoadOrStore(src, &compiled{})
+		var loaded bool
+		if v, loaded = e.progs.LoadOrStore(src, &compiled{}); !loaded {
+			e.cached.Add(1)
+		}
 	}
 	c := v.(*compiled)
 	c.once.Do(func() {
@@ -115,7 +132,7 @@ func (e *Evaluator) program(src string) (*vm.Program, error) {
 func (e *Evaluator) compile(src string) (prog *vm.Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			prog, err = nil, &ExprError{Expr: src, Err: fmt.Errorf("compile: %v", r)}
+			prog, err = nil, &ExprError{Expr: src, Err: fmt.Errorf("%w: compile: %v", errInternal, r)}
 		}
 	}()
 	if strings.TrimSpace(src) == "" {
@@ -140,7 +157,7 @@ func (e *Evaluator) compile(src string) (prog *vm.Program, err error) {
 func (e *Evaluator) run(src string, prog *vm.Program, vars map[string]any) (out any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, &ExprError{Expr: src, Err: fmt.Errorf("run: %v", r)}
+			out, err = nil, &ExprError{Expr: src, Err: fmt.Errorf("%w: run: %v", errInternal, r)}
 		}
 	}()
 	if vars == nil {

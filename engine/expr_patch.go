@@ -29,6 +29,7 @@ func (c *calleeCollector) Visit(node *ast.Node) {
 //	test_defined(a.b)     -> test_defined(__lookup($env, "a", "b"))
 //	a.b ?? c              -> __lookup_nil($env, "a", "b") ?? c
 //	x in y                -> __in(x, y)                                   (also substrings)
+//	a..b                  -> __span(a, b)                                 (bounded range)
 //	x and y, not x, c?a:b -> truthy(x) and truthy(y), ...                 (Jinja truthiness)
 //	s.split(","), d.get() -> __method("split", s, ","), ...               (Python methods)
 type patcher struct {
@@ -126,9 +127,10 @@ func (p *patcher) binary(node *ast.Node, n *ast.BinaryNode) {
 		wrapTruthy(&n.Right)
 	case "??":
 		p.lenient(n.Left, "__lookup_nil")
-	case "in":
+	case "in", "..":
+		fn := map[string]string{"in": "__in", "..": "__span"}[n.Operator]
 		ast.Patch(node, &ast.CallNode{
-			Callee:    &ast.IdentifierNode{Value: "__in"},
+			Callee:    &ast.IdentifierNode{Value: fn},
 			Arguments: []ast.Node{n.Left, n.Right},
 		})
 	}

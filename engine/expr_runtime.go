@@ -24,6 +24,7 @@ func internalFuncs() map[string]exprFunc {
 		"__lookup":     getLenient,
 		"__lookup_nil": getNil,
 		"__in":         inFunc,
+		"__span":       spanFunc,
 		"__method":     callMethod,
 		"kw":           kwFunc,
 		"truthy":       func(a ...any) (any, error) { return truthy(arg(a, 0)), nil },
@@ -247,6 +248,16 @@ func number(v any) (float64, bool) {
 		return rv.Float(), true
 	}
 	return 0, false
+}
+
+// spanFunc is expr-lang's `a..b` (both ends included), bounded by maxRange.
+func spanFunc(args ...any) (any, error) {
+	a, ok1 := asInt(arg(args, 0))
+	b, ok2 := asInt(arg(args, 1))
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("operator ..: want integers")
+	}
+	return rangeFilter(a, b+1)
 }
 
 func kwFunc(args ...any) (any, error) {

@@ -67,7 +67,7 @@ func named(name string, f exprFunc) exprFunc {
 	return func(args ...any) (out any, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				out, err = nil, fmt.Errorf("%s: %v", name, r)
+				out, err = nil, fmt.Errorf("%w: %s: %v", errInternal, name, r)
 			}
 		}()
 		out, err = f(args...)

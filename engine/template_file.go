@@ -17,7 +17,7 @@ type parsedTemplate struct {
 // templateFuncs are the functions of template files: sprig's text
 // functions (as in Helm), then the kplay filters whose names sprig does not
 // use, then kplay's own `quote` (shell quoting, as Ansible's quote filter;
-// sprig's double-quoting stays available as `dquote`).
+// sprig's double-quoting stays available as `dquote`), and Helm's toYaml.
 func templateFuncs() template.FuncMap {
 	fm := sprig.TxtFuncMap()
 	fm["dquote"] = fm["quote"]
@@ -28,6 +28,7 @@ func templateFuncs() template.FuncMap {
 	}
 	filters := filterTable()
 	fm["quote"] = named("quote", filters["quote"])
+	fm["toYaml"] = fm["to_yaml"] // Helm's name
 	fm["hostvars"] = func(string) (any, error) { return nil, fmt.Errorf("hostvars: no variables bound") }
 	return fm
 }

@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestRenderKeepsType(t *testing.T) {
+	e := NewEvaluator()
+	cases := []struct {
+		in   any
+		want any
+	}{
+		{"{{ nums }}", []any{3, 1, 2}},
+		{"  {{ nums }}\n", []any{3, 1, 2}},
+		{"{{ cfg.a }}", map[string]any{"b": 7}},
+		{"{{ port }}", 2379},
+		{"{{ ratio }}", 0.5},
+		{"{{ enabled }}", true},
+		{"{{ nothing }}", nil},
+		{"{{ port + 1 }}", 2380},
+		{"{{ {'a': [1, 2]} }}", map[string]any{"a": []any{1, 2}}},
+		{"{{ \"}}\" }}", "}}"},
+		{"{{ '{{' }}", "{{"},
+		{"plain", "plain"},
+		{"", ""},
+		{42, 42},
+		{nil, nil},
+		{true, true},
+		{"{{ port }}{{ port }}", "23792379"},
+		{"x{{ nums }}", "x[3,1,2]"},
+		{"{{ cfg.a }} ", map[string]any{"b": 7}},
+		{"{{ cfg }} and {{ nothing }}", `{"a":{"b":7},"list":["x","y"]} and `},
+		{"{{ ratio * 4 }}/{{ enabled }}", "2/true"},
+		{"{{ '<&>' }} {{ {'k': '<v>'} }}", `<&> {"k":"<v>"}`},
+		{"{{ name }}-{{ '}' }}", "etcd-}"},
+		{[]any{"{{ port }}", "a{{ name }}", 1}, []any{2379, "aetcd", 1}},
+		{map[string]any{"{{ name }}_key": "{{ hosts }}", "n": map[string]any{"x": "{{ port }}"}},
+			map[string]any{"etcd_key": []any{"m1", "m2"}, "n": map[string]any{"x": 2379}}},
+		{[]string{"{{ port }}"}, []any{2379}},
+		{map[string]string{"a": "{{ name }}"}, map[string]any{"a": "etcd"}},
+	}
+	for _, c := range cases {
+		got, err := e.Render(c.in, testVars())
+		if err != nil {
+			t.Errorf("Render(%#v): %v", c.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Render(%#v) = %#v, want %#v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestRenderDoesNotMutate(t *testing.T) {
+	e := NewEvaluator()
+	in := map[string]any{"a": "{{ port }}", "l": []any{"{{ name }}"}}
+	if _, err := e.Render(in, testVars()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": "{{ port }}", "l": []any{"{{ name }}"}}
+	if !reflect.DeepEqual(in, want) {
+		t.Errorf("input changed to %#v", in)
+	}
+}
+
+func TestRenderString(t *testing.T) {
+	e := NewEvaluator()
+	cases := []struct{ in, want string }{
+		{"{{ nums }}", "[3,1,2]"},
+		{"{{ port }}", "2379"},
+		{"ip -4 addr show dev {{ host }}", "ip -4 addr show dev m1"},
+		{"{{ hosts | join(' ') }}", "m1 m2"},
+		{"{{ 1e21 }}", "1e+21"},
+		{"{{ 3.0 }}", "3"},
+		{"no braces { } here", "no braces { } here"},
+		{"{ {{ name }} }", "{ etcd }"},
+		{"{{ nope | default('x') }}", "x"},
+		{"{%raw%}", "{%raw%}"},
+	}
+	for _, c := range cases {
+		got, err := e.RenderString(c.in, testVars())
+		if err != nil || got != c.want {
+			t.Errorf("RenderString(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	e := NewEvaluator()
+	cases := []struct{ in, want string }{
+		{"{{ nope }}", `expression ` + "`nope`" + `: undefined variable "nope"`},
+		{"a {{ cfg.zz }} b", `undefined variable "cfg.zz"`},
+		{"{{ name", "unclosed {{ at offset 0"},
+		{"x {{ '}} }}", "unterminated string"},
+		{"{{ }}", "empty expression"},
+		{"{{ a } }}", "unbalanced }"},
+		{"{{ 1 + }}", "expression `1 +`"},
+	}
+	for _, c := range cases {
+		_, err := e.Render(c.in, testVars())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Render(%q) error = %v, want it to contain %q", c.in, err, c.want)
+		}
+		var xe *ExprError
+		if !errors.As(err, &xe) {
+			t.Errorf("Render(%q) error is %T, want *ExprError", c.in, err)
+		}
+		if err2 := e.CheckString(c.in); c.in != "{{ nope }}" && c.in != "a {{ cfg.zz }} b" && err2 == nil {
+			t.Errorf("CheckString(%q): no error", c.in)
+		}
+	}
+	if err := e.CheckString("ok {{ x | default(1) }} {{ y is defined }}"); err != nil {
+		t.Errorf("CheckString: %v", err)
+	}
+	if err := e.CheckString("plain"); err != nil {
+		t.Errorf("CheckString(plain): %v", err)
+	}
+}
+
+func TestIsTemplated(t *testing.T) {
+	for s, want := range map[string]bool{"{{ x }}": true, "a{{": true, "{ {": false, "": false, "}}": false} {
+		if got := IsTemplated(s); got != want {
+			t.Errorf("IsTemplated(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestRenderFile(t *testing.T) {
+	e := NewEvaluator()
+	vars := testVars()
+	vars["inventory_hostname"] = "m1"
+	vars["groups"] = map[string]any{"etcd": []any{"m1", "m2"}}
+	vars["service_cidr"] = "10.96.0.0/12"
+	cases := []struct{ tmpl, want string }{
+		{`{{ .inventory_hostname }}`, "m1"},
+		{`{{ range .groups.etcd }}{{ . }}={{ (index $.hostvars .).ip }},{{ end }}`, "m1=10.0.0.11,m2=10.0.0.12,"},
+		{`{{ index .hostvars "m2" "ip" }}`, "10.0.0.12"},
+		{`{{ (hostvars "m2").ip }}`, "10.0.0.12"},
+		{`{{ .cfg | to_yaml }}`, "a:\n  b: 7\nlist:\n  - x\n  - \"y\""},
+		{`{{ .cfg.a | to_json }}`, `{"b":7}`},
+		{`{{ .cfg.a | to_nice_json }}`, "{\n    \"b\": 7\n}"},
+		{"k:{{ .cfg.a | toYaml | nindent 2 }}", "k:\n  b: 7"},
+		{`{{ .cfg.a | toYaml | indent 2 }}`, "  b: 7"},
+		{`{{ "it's" | quote }} {{ "x" | dquote }} {{ "x" | squote }}`, `'it'\''s' "x" 'x'`},
+		{`{{ nthhost .service_cidr 10 }} {{ ipaddr .service_cidr "prefix" }} {{ network "10.1.2.3/16" }}`, "10.96.0.10 12 10.1.0.0"},
+		{`{{ .name | upper }} {{ default "x" .nothing }} {{ join "," .hosts }}`, "ETCD x m1,m2"},
+		{`{{ if .enabled }}on{{ else }}off{{ end }}`, "on"},
+		{`{{ sha256 "abc" | trunc 8 }}`, "ba7816bf"},
+	}
+	for _, c := range cases {
+		got, err := e.RenderFile("t.tmpl", []byte(c.tmpl), vars)
+		if err != nil || string(got) != c.want {
+			t.Errorf("RenderFile(%q) = %q, %v; want %q", c.tmpl, got, err, c.want)
+		}
+	}
+}
+
+func TestRenderFileErrors(t *testing.T) {
+	e := NewEvaluator()
+	cases := []struct{ tmpl, want string }{
+		{"a\n{{ .nope }}", `template: kubelet.conf.tmpl:2:3: executing "kubelet.conf.tmpl" at <.nope>: map has no entry for key "nope"`},
+		{"{{ .cfg.zz }}", `map has no entry for key "zz"`},
+		{"{{ hostvars \"m9\" }}", `hostvars: unknown host "m9"`},
+		{"{{ nthhost \"x\" 1 }}", `nthhost: "x" is not an address or network`},
+		{"x\n{{ if }}", "template: kubelet.conf.tmpl:2: missing value for if"},
+		{"{{ nofunc 1 }}", `function "nofunc" not defined`},
+	}
+	for _, c := range cases {
+		_, err := e.RenderFile("kubelet.conf.tmpl", []byte(c.tmpl), testVars())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("RenderFile(%q) error = %v, want it to contain %q", c.tmpl, err, c.want)
+		}
+	}
+	if err := e.CheckTemplate("a.tmpl", []byte("{{ if }}")); err == nil || !strings.Contains(err.Error(), "a.tmpl:1") {
+		t.Errorf("CheckTemplate error = %v, want one naming a.tmpl:1", err)
+	}
+	if err := e.CheckTemplate("a.tmpl", []byte("{{ .x | to_yaml | indent 2 }}")); err != nil {
+		t.Errorf("CheckTemplate: %v", err)
+	}
+}
