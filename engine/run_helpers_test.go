@@ -61,7 +61,7 @@ func (r *recorder) msgs(task string) []string {
 	defer r.mu.Unlock()
 	var out []string
 	for _, e := range r.events {
-		if e.Type == EventHostResult && e.Task == task {
+		if e.Type == EventHostResult && (e.Task == task || strings.HasSuffix(e.Task, " : "+task)) {
 			out = append(out, e.Host+"="+e.Msg)
 		}
 	}
