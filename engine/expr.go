@@ -138,7 +138,7 @@ func (e *Evaluator) compile(src string) (prog *vm.Program, err error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &ExprError{Expr: src, Err: errors.New("empty expression")}
 	}
-	rewritten, err := rewriteSource(src)
+	rewritten, err := rewriteSource(unwrap(src))
 	if err != nil {
 		return nil, &ExprError{Expr: src, Err: err}
 	}
@@ -151,6 +151,20 @@ func (e *Evaluator) compile(src string) (prog *vm.Program, err error) {
 		return nil, &ExprError{Expr: src, Err: errors.New(exprMessage(err))}
 	}
 	return prog, nil
+}
+
+// unwrap accepts `when: "{{ x }}"` as Ansible does: a bare expression that
+// is one `{{ }}` and nothing else is that expression.
+func unwrap(src string) string {
+	if !strings.HasPrefix(strings.TrimSpace(src), "{{") {
+		return src
+	}
+	if segs, err := scanString(src); err == nil {
+		if inner, ok := single(segs); ok {
+			return inner
+		}
+	}
+	return src
 }
 
 // run executes prog, turning a panic or a VM error into an *ExprError.

@@ -31,20 +31,42 @@ func scanString(s string) ([]segment, error) {
 			}
 			return segs, nil
 		}
-		if open > 0 {
-			segs = append(segs, segment{text: s[:open]})
-		}
+		lit := s[:open]
 		end, err := exprEnd(s, open+2)
 		if err != nil {
 			return nil, err
 		}
-		e := strings.TrimSpace(s[open+2 : end])
+		inner, trimLeft, trimRight := trimMarkers(s[open+2 : end])
+		if trimLeft {
+			lit = strings.TrimRight(lit, " \t\r\n")
+		}
+		if lit != "" {
+			segs = append(segs, segment{text: lit})
+		}
+		e := strings.TrimSpace(inner)
 		if e == "" {
 			return nil, fmt.Errorf("empty expression {{ }} at offset %d", open)
 		}
 		segs = append(segs, segment{text: e, isExpr: true})
 		s = s[end+2:]
+		if trimRight {
+			s = strings.TrimLeft(s, " \t\r\n")
+		}
 	}
+}
+
+// trimMarkers strips Jinja's whitespace-control dashes: `{{-` trims the
+// whitespace before the expression, `-}}` the whitespace after it.
+func trimMarkers(inner string) (string, bool, bool) {
+	left := strings.HasPrefix(inner, "-")
+	if left {
+		inner = inner[1:]
+	}
+	right := strings.HasSuffix(inner, "-") && (len(inner) < 2 || inner[len(inner)-2] == ' ')
+	if right {
+		inner = inner[:len(inner)-1]
+	}
+	return inner, left, right
 }
 
 // exprEnd returns the offset of the `}}` closing the expression starting at i.

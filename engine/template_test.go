@@ -181,3 +181,34 @@ func TestRenderFileErrors(t *testing.T) {
 		t.Errorf("CheckTemplate: %v", err)
 	}
 }
+
+func TestWhitespaceControl(t *testing.T) {
+	e := NewEvaluator()
+	cases := []struct{ in, want string }{
+		{"a  {{- name }}  b", "aetcd  b"},
+		{"a  {{ name -}}  \n b", "a  etcdb"},
+		{"a \n{{- name -}}\n b", "aetcdb"},
+		{"{{ port - 1 }}", "2378"},
+		{"{{ port -1 }}", "2378"},
+		{"{{-port }}", "2379"},
+	}
+	for _, c := range cases {
+		got, err := e.RenderString(c.in, testVars())
+		if err != nil || got != c.want {
+			t.Errorf("RenderString(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestEvalAcceptsWrappedExpression(t *testing.T) {
+	e := NewEvaluator()
+	for src, want := range map[string]bool{"{{ enabled }}": true, " {{ empty }} ": false, "{{ port > 1 }}": true} {
+		got, err := e.EvalBool(src, testVars())
+		if err != nil || got != want {
+			t.Errorf("EvalBool(%q) = %v, %v; want %v", src, got, err, want)
+		}
+	}
+	if err := e.Check("{{ a }} and {{ b }}"); err == nil {
+		t.Error("Check of two {{ }} in a bare expression: no error")
+	}
+}
