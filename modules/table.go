@@ -26,6 +26,7 @@ var table = map[string]Info{
 	"raw":             {Module: Raw{}, Args: RawArgs{}, FreeForm: true},
 	"service":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"shell":           {Module: Shell{}, Args: CommandArgs{}, FreeForm: true},
+	"sysctl":          {Module: Sysctl{}, Args: SysctlArgs{}},
 	"systemd":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"systemd_service": {Module: Systemd{}, Args: SystemdArgs{}},
 	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
