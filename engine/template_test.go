@@ -212,3 +212,51 @@ func TestEvalAcceptsWrappedExpression(t *testing.T) {
 		t.Error("Check of two {{ }} in a bare expression: no error")
 	}
 }
+
+// TestDocExamples runs examples quoted in docs/expressions.md.
+func TestDocExamples(t *testing.T) {
+	e := NewEvaluator()
+	vars := testVars()
+	vars["name-with-dash"] = "d"
+	for src, want := range map[string]any{
+		`{{ if enabled { "x" } else { "y" } }}`: "x",
+		`{{ enabled ? "x" : "y" }}`:            "x",
+		`{{ $env["name-with-dash"] }}`:         "d",
+		`{{ any(hosts, # startsWith "m") }}`:   true,
+		`{{ 7 / 2 }}`:                          3.5,
+		`{{ int(7 / 2) }}`:                     3,
+		`{{ reduce(nums, #acc + #, 0) }}`:      6,
+	} {
+		got, err := e.Render(src, vars)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("Render(%s) = %#v, %v; want %#v", src, got, err, want)
+		}
+	}
+	vars = map[string]any{
+		"inventory_hostname": "lb1", "lb_interface": "eth0", "vip": "10.0.0.100", "lb_cidr": "10.0.0.0/24",
+		"groups":   map[string]any{"lb": []any{"lb1", "lb2"}},
+		"hostvars": map[string]any{"lb1": map[string]any{"ip": "10.0.0.1"}, "lb2": map[string]any{"ip": "10.0.0.2"}},
+	}
+	tmpl := `vrrp_instance VI_1 {
+    interface {{ .lb_interface }}
+    priority {{ if eq .inventory_hostname (index .groups.lb 0) }}150{{ else }}100{{ end }}
+    unicast_peer {
+{{- range .groups.lb }}{{ if ne . $.inventory_hostname }}
+        {{ (hostvars .).ip }}
+{{- end }}{{ end }}
+    }
+    virtual_ipaddress { {{ .vip }}/{{ prefix .lb_cidr }} }
+}`
+	want := `vrrp_instance VI_1 {
+    interface eth0
+    priority 150
+    unicast_peer {
+        10.0.0.2
+    }
+    virtual_ipaddress { 10.0.0.100/24 }
+}`
+	got, err := e.RenderFile("keepalived.conf.tmpl", []byte(tmpl), vars)
+	if err != nil || string(got) != want {
+		t.Errorf("keepalived example = %q, %v; want %q", got, err, want)
+	}
+}
