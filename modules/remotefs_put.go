@@ -289,3 +289,68 @@ func withParent(pre []Change, created bool, r Result) Result {
 	}
 	return r
 }
+
+// editSpec is what the line-editing modules (lineinfile, blockinfile,
+// replace) hand to editFile.
+type editSpec struct {
+	path     string
+	create   bool // a missing file starts empty (else: failed)
+	absent   bool // state absent: a missing file is fine, nothing to do
+	mode     FileMode
+	owner    string
+	group    string
+	backup   bool
+	validate string
+	// edit computes the new content from the old one (nil when the file
+	// does not exist) and says what it did.
+	edit func(old []byte) (new []byte, msg string, err error)
+}
+
+// editFile reads a text file, applies a pure edit and writes the result
+// through putFile, so line edits get the same atomic write, backup, check
+// and diff behaviour as copy. Writes go through links to their target.
+func editFile(ctx context.Context, req *Request, s editSpec) (Result, error) {
+	fi, err := statDest(ctx, req.Conn, s.path)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case fi.Exists && fi.Kind == "directory":
+		return Result{Failed: true, RC: 256, Msg: fmt.Sprintf("Path %s is a directory !", s.path)}, nil
+	case !fi.Exists && s.absent:
+		return Result{Msg: "file not present"}, nil
+	case !fi.Exists && !s.create:
+		return Result{Failed: true, RC: 257, Msg: fmt.Sprintf("Destination %s does not exist !", s.path)}, nil
+	}
+	var old []byte
+	if fi.Exists {
+		if old, err = readAll(ctx, req.Conn, fi.Path); err != nil {
+			return Result{}, err
+		}
+	}
+	out, msg, err := s.edit(old)
+	if err != nil {
+		return Result{}, err
+	}
+	var pre []Change
+	var created bool
+	if !fi.Exists {
+		if pre, created, err = ensureParent(ctx, req, fi.Path); err != nil {
+			return Result{}, err
+		}
+	}
+	before := old
+	if before == nil {
+		before = []byte{}
+	}
+	spec := putSpec{dest: fi.Path, content: bytesContent(out), mode: s.mode, owner: s.owner, group: s.group,
+		backup: s.backup, force: true, validate: s.validate, before: before}
+	res, err := putFile(ctx, req, spec, fi)
+	if err != nil {
+		return res, err
+	}
+	if res.Changed && !res.Failed && msg != "" && (!fi.Exists || !bytes.Equal(old, out)) {
+		res.Msg = msg
+	}
+	return withParent(pre, created, res), nil
+}

@@ -17,20 +17,27 @@ type Info struct {
 // point at the same Info. Keep this list sorted and explicit: no init().
 var table = map[string]Info{
 	"apt":             {Module: Package{Manager: "apt"}, Args: PackageArgs{}},
+	"blockinfile":     {Module: Blockinfile{}, Args: BlockinfileArgs{}},
 	"command":         {Module: Command{}, Args: CommandArgs{}, FreeForm: true},
 	"copy":            {Module: Copy{}, Args: CopyArgs{}},
-	"file":            {Module: File{}, Args: FileArgs{}},
 	"dnf":             {Module: Package{Manager: "dnf"}, Args: PackageArgs{}},
+	"fetch":           {Module: Fetch{}, Args: FetchArgs{}},
+	"file":            {Module: File{}, Args: FileArgs{}},
+	"lineinfile":      {Module: Lineinfile{}, Args: LineinfileArgs{}},
 	"package":         {Module: Package{}, Args: PackageArgs{}},
 	"pki":             {Module: PKI{}, Args: PKIArgs{}},
 	"raw":             {Module: Raw{}, Args: RawArgs{}, FreeForm: true},
+	"replace":         {Module: Replace{}, Args: ReplaceArgs{}},
+	"script":          {Module: Script{}, Args: ScriptArgs{}, FreeForm: true},
 	"service":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"shell":           {Module: Shell{}, Args: CommandArgs{}, FreeForm: true},
+	"slurp":           {Module: Slurp{}, Args: SlurpArgs{}},
+	"stat":            {Module: StatModule{}, Args: StatArgs{}},
 	"sysctl":          {Module: Sysctl{}, Args: SysctlArgs{}},
 	"systemd":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"systemd_service": {Module: Systemd{}, Args: SystemdArgs{}},
-	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
 	"template":        {Module: Template{}, Args: TemplateArgs{}},
+	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
 }
 
 // Lookup returns the module registered under name.
