@@ -220,12 +220,12 @@ func TestDocExamples(t *testing.T) {
 	vars["name-with-dash"] = "d"
 	for src, want := range map[string]any{
 		`{{ if enabled { "x" } else { "y" } }}`: "x",
-		`{{ enabled ? "x" : "y" }}`:            "x",
-		`{{ $env["name-with-dash"] }}`:         "d",
-		`{{ any(hosts, # startsWith "m") }}`:   true,
-		`{{ 7 / 2 }}`:                          3.5,
-		`{{ int(7 / 2) }}`:                     3,
-		`{{ reduce(nums, #acc + #, 0) }}`:      6,
+		`{{ enabled ? "x" : "y" }}`:             "x",
+		`{{ $env["name-with-dash"] }}`:          "d",
+		`{{ any(hosts, # startsWith "m") }}`:    true,
+		`{{ 7 / 2 }}`:                           3.5,
+		`{{ int(7 / 2) }}`:                      3,
+		`{{ reduce(nums, #acc + #, 0) }}`:       6,
 	} {
 		got, err := e.Render(src, vars)
 		if err != nil || !reflect.DeepEqual(got, want) {
