@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kplay/kplay/shell"
 )
@@ -25,7 +27,7 @@ type Become struct {
 
 const (
 	becomePrompt = "[kplay-sudo-password]"
-	becomeReady  = "kplay-become-ok"
+	becomeReady  = "kplay-become-ok:"
 )
 
 // WithBecome returns a Conn that runs every command as b.User through
@@ -52,7 +54,10 @@ type becomeConn struct {
 }
 
 func (c *becomeConn) command(cmd string) string {
-	inner := "printf '%s\\n' " + becomeReady + " >&2\n" + cmd
+	// The ready line carries the command's process group, read with
+	// builtins from /proc (ps where there is no /proc), for killAsTarget.
+	inner := "g=; [ -r /proc/$$/stat ] && read -r _ _ _ _ g _ </proc/$$/stat\n" +
+		"printf '" + becomeReady + "%s\\n' \"${g:-$(ps -o pgid= -p $$ | tr -d ' ')}\" >&2\n" + cmd
 	flags := "-n"
 	if c.b.Password != "" {
 		flags = "-S -p " + shell.Quote(becomePrompt)
@@ -69,7 +74,12 @@ func (c *becomeConn) Exec(ctx context.Context, cmd string, stdin io.Reader, stdo
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go c.feed(pw, stdin, f.events, done)
+	killed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { defer close(killed); c.killAsTarget(f.pidOrZero()) })
 	err := c.inner.Exec(ctx, c.command(cmd), pr, stdout, f)
+	if !stop() {
+		<-killed // the command is gone when Exec returns
+	}
 	close(done)
 	pr.Close()
 	if f.isReady() || err == nil || ctx.Err() != nil || errors.Is(err, ErrUnreachable) {
@@ -106,6 +116,22 @@ func (c *becomeConn) feed(pw *io.PipeWriter, stdin io.Reader, events <-chan bool
 	}
 }
 
+// killAsTarget ends a cancelled command's process group as the become
+// user. The transport's own cancel runs as the login user, which may not
+// signal processes sudo started as root; this kill runs through sudo again,
+// on a new session. pgid comes from the become shell's ready line; it is
+// the login session's group, so the whole command goes.
+func (c *becomeConn) killAsTarget(pgid int) {
+	if pgid <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g := strconv.Itoa(pgid)
+	script := "kill -TERM -" + g + " 2>/dev/null && sleep 1 && kill -KILL -" + g + " 2>/dev/null; :"
+	_ = c.Exec(ctx, script, nil, nil, nil)
+}
+
 // failure turns sudo's own messages into one clear error.
 func (c *becomeConn) failure(msg string) error {
 	msg = strings.TrimSpace(strings.ReplaceAll(msg, becomePrompt, ""))
@@ -132,6 +158,13 @@ type becomeFilter struct {
 	buf     []byte
 	prompts int
 	ready   bool
+	pid     int
+}
+
+func (f *becomeFilter) pidOrZero() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pid
 }
 
 func (f *becomeFilter) Write(p []byte) (int, error) {
@@ -144,13 +177,18 @@ func (f *becomeFilter) Write(p []byte) (int, error) {
 	for n := bytes.Count(f.buf, []byte(becomePrompt)); f.prompts < n; f.prompts++ {
 		f.send(false)
 	}
-	i := bytes.Index(f.buf, []byte(becomeReady+"\n"))
+	i := bytes.Index(f.buf, []byte(becomeReady))
 	if i < 0 {
 		return len(p), nil
 	}
+	nl := bytes.IndexByte(f.buf[i:], '\n')
+	if nl < 0 {
+		return len(p), nil
+	}
+	f.pid, _ = strconv.Atoi(string(f.buf[i+len(becomeReady) : i+nl]))
 	f.ready = true
 	f.send(true)
-	rest := f.buf[i+len(becomeReady)+1:]
+	rest := f.buf[i+nl+1:]
 	f.buf = f.buf[:i]
 	if len(rest) > 0 {
 		if _, err := f.w.Write(rest); err != nil {

@@ -18,11 +18,16 @@ import (
 // group id is the pid of the host's shell. The command line kplay sends
 // first prints that pid on stderr (pidMarker, stripped before the caller
 // sees stderr). On cancel, kplay (1) sends the SSH "signal" request TERM,
-// which OpenSSH >= 7.9 delivers with killpg; (2) if the command is still
-// running after signalGrace, runs `kill -TERM -PGID` in a second session,
-// which works on any sshd and any version; (3) after killGrace sends KILL
-// the same way; then closes the session. The whole group goes: the shell,
-// and everything it started that did not detach itself with setsid.
+// which OpenSSH >= 7.9 may deliver with killpg (older versions ignore it,
+// and OpenSSH 9.2 refuses it for root logins: "session signalling requires
+// privilege separation"); (2) if the command is still running after
+// signalGrace, runs `kill -TERM -PGID` in a second session, which works on
+// any sshd and any version; (3) after killGrace sends KILL the same way;
+// then closes the session. The whole group goes: the shell and everything
+// it started that did not detach itself with setsid. Closing the session
+// alone would not do: without a pty, sshd leaves the command running.
+// The pid line needs a POSIX login shell on the host (sh, bash, dash, zsh,
+// ksh); with another, stderr passes unchanged and only (1) is tried.
 const (
 	pidMarker   = "kplay-pid:"
 	signalGrace = 300 * time.Millisecond

@@ -2,12 +2,14 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,6 +173,27 @@ func TestSSHDPasswordAndSudo(t *testing.T) {
 			t.Errorf("err = %v, want ErrBecome for an incorrect password", err)
 		}
 	})
+	t.Run("cancel ends the root command", func(t *testing.T) {
+		b := WithBecome(c, Become{Password: sshtest.TestPassword})
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		ctx, cancel := context.WithCancel(t.Context())
+		res := make(chan error, 1)
+		go func() {
+			res <- b.Exec(ctx, "sleep 1000 & echo $! > "+pidFile+".tmp; mv "+pidFile+".tmp "+pidFile+"; wait", nil, nil, nil)
+		}()
+		pid := waitPID(t, pidFile)
+		cancel()
+		if err := <-res; !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for syscall.Kill(pid, 0) == nil && !isZombie(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("sleep (pid %d, run as root through sudo) still alive 10s after cancel", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 	t.Run("command failure is an exit error", func(t *testing.T) {
 		err := WithBecome(c, Become{Password: sshtest.TestPassword}).Exec(t.Context(), "exit 4", nil, nil, nil)
 		var ee *ExitError
@@ -285,4 +308,13 @@ func TestSSHDLatency(t *testing.T) {
 		}
 	}
 	t.Logf("first command (dial+auth+exec) %v; %d sequential `true` on one connection: %v each", first, n, time.Since(start)/n)
+}
+
+func isZombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && len(b) > i+2 && b[i+2] == 'Z'
 }
