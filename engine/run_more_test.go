@@ -16,7 +16,7 @@ import (
 // recordingConn records every command and fails the hosts listed in down
 // as unreachable.
 type recordingConn struct {
-	mu    sync.Mutex
+	mu    *sync.Mutex
 	host  string
 	cmds  *[]string
 	down  bool
@@ -35,7 +35,7 @@ func (c *recordingConn) Exec(ctx context.Context, cmd string, in io.Reader, out,
 
 func recordConns(f *fixture, down ...string) *[]string {
 	var cmds []string
-	var mu sync.Mutex
+	mu := &sync.Mutex{}
 	f.opts.Connect = func(h *inventory.Host) (transport.Conn, error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -43,7 +43,7 @@ func recordConns(f *fixture, down ...string) *[]string {
 		for _, d := range down {
 			isDown = isDown || d == h.Name
 		}
-		return &recordingConn{host: h.Name, cmds: &cmds, down: isDown, inner: &transport.Local{}}, nil
+		return &recordingConn{mu: mu, host: h.Name, cmds: &cmds, down: isDown, inner: &transport.Local{}}, nil
 	}
 	return &cmds
 }
