@@ -54,9 +54,9 @@ func (r *textSink) Event(e engine.Event) {
 	case engine.EventWarning:
 		r.pal.warn.Fprintf(r.errOut, "[WARNING]: %s\n", e.Msg)
 	case engine.EventInterrupted:
-		msg := "interrupted"
-		if e.Msg != "" {
-			msg += ": " + e.Msg
+		msg := e.Msg
+		if !strings.HasPrefix(msg, "interrupted") {
+			msg = strings.TrimSuffix("interrupted: "+msg, ": ")
 		}
 		r.pal.fail.Fprintf(r.errOut, "[ERROR]: %s\n", msg)
 	case engine.EventRecap:
@@ -78,11 +78,8 @@ func (r *textSink) retry(e engine.Event) {
 	if name == "" {
 		name = r.task
 	}
-	left := e.Retries - e.Attempt
-	if left < 0 {
-		left = 0
-	}
-	r.pal.fail.Fprintf(r.out, "FAILED - RETRYING: [%s]: %s (%d retries left).\n", e.Host, name, left)
+	// The engine sets Retries to the retries left after this attempt.
+	r.pal.fail.Fprintf(r.out, "FAILED - RETRYING: [%s]: %s (%d retries left).\n", e.Host, name, max(e.Retries, 0))
 }
 
 // hostLabel is "h1" or "h1 -> delegate".
@@ -120,6 +117,7 @@ func (r *textSink) hostResult(e engine.Event) {
 	switch res.Status {
 	case engine.StatusFailed, engine.StatusRescued, engine.StatusIgnored:
 		r.pal.fail.Fprintf(r.out, "fatal: %s: FAILED! => %s\n", label, failMsg(res))
+		r.taskLine(e)
 		if len(res.Items) == 0 {
 			r.details(res, true)
 		}
@@ -135,6 +133,21 @@ func (r *textSink) hostResult(e engine.Event) {
 		return // each item had its line
 	}
 	r.statusLine(res, label)
+}
+
+// taskLine names the failed task and where it is written, since with many
+// hosts the TASK banner may be far above.
+func (r *textSink) taskLine(e engine.Event) {
+	name := e.Task
+	if name == "" {
+		name = r.task
+	}
+	if e.TaskPos != nil && e.TaskPos.File != "" {
+		name += " (" + e.TaskPos.String() + ")"
+	}
+	if name != "" {
+		fmt.Fprintf(r.out, "  task: %s\n", name)
+	}
 }
 
 // statusLine prints ok/changed/skipping for a host or an item, with debug

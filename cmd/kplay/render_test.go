@@ -40,10 +40,10 @@ func TestRenderLines(t *testing.T) {
 		{"skipping", 0, engine.Event{Type: engine.EventHostResult, Host: "h2", Result: res(engine.StatusSkipped)}, "skipping: [h2]\n"},
 		{"unreachable", 0, engine.Event{Type: engine.EventHostResult, Host: "h3", Result: &engine.TaskResult{Status: engine.StatusUnreachable, Err: "dial tcp: refused"}}, "fatal: [h3]: UNREACHABLE! => dial tcp: refused\n"},
 		{"item", 0, engine.Event{Type: engine.EventItem, Host: "h1", Item: "x", Result: res(engine.StatusChanged)}, "changed: [h1] => (item=x)\n"},
-		{"retry", 0, engine.Event{Type: engine.EventRetry, Host: "h1", Task: "wait", Attempt: 1, Retries: 3}, "FAILED - RETRYING: [h1]: wait (2 retries left).\n"},
-		{"failed", 0, engine.Event{Type: engine.EventHostResult, Host: "h1", Result: &engine.TaskResult{
+		{"retry", 0, engine.Event{Type: engine.EventRetry, Host: "h1", Task: "wait", Attempt: 1, Retries: 2}, "FAILED - RETRYING: [h1]: wait (2 retries left).\n"},
+		{"failed", 0, engine.Event{Type: engine.EventHostResult, Host: "h1", Task: "ls", TaskPos: &engine.Pos{File: "site.yaml", Line: 3, Col: 7}, Result: &engine.TaskResult{
 			Status: engine.StatusFailed, Failed: true, Msg: "non-zero return code", RC: 2, Cmd: "ls /nope", Stderr: "ls: /nope: No such file\n"}},
-			"fatal: [h1]: FAILED! => non-zero return code\n  rc: 2\n  cmd: ls /nope\n  stderr:\n    ls: /nope: No such file\n"},
+			"fatal: [h1]: FAILED! => non-zero return code\n  task: ls (site.yaml:3:7)\n  rc: 2\n  cmd: ls /nope\n  stderr:\n    ls: /nope: No such file\n"},
 		{"ignored", 0, engine.Event{Type: engine.EventHostResult, Host: "h1", Result: &engine.TaskResult{Status: engine.StatusIgnored, Msg: "boom"}},
 			"fatal: [h1]: FAILED! => boom\n...ignoring\n"},
 		{"verbose ok", 1, engine.Event{Type: engine.EventHostResult, Host: "h1", Result: &engine.TaskResult{Status: engine.StatusChanged, Cmd: "echo hi", Stdout: "hi\n"}},
