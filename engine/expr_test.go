@@ -39,9 +39,14 @@ type evalCase struct {
 
 func runEvalCases(t *testing.T, cases []evalCase) {
 	t.Helper()
+	runEvalCasesWith(t, testVars(), cases)
+}
+
+func runEvalCasesWith(t *testing.T, vars map[string]any, cases []evalCase) {
+	t.Helper()
 	e := NewEvaluator()
 	for _, c := range cases {
-		got, err := e.Eval(c.src, testVars())
+		got, err := e.Eval(c.src, vars)
 		if err != nil {
 			t.Errorf("Eval(%s): %v", c.src, err)
 			continue
@@ -382,5 +387,54 @@ func TestCompileCacheBounded(t *testing.T) {
 	}
 	if got := e.compiles.Load(); got != 3 {
 		t.Errorf("compiles = %d, want 3 (cache full, nothing kept)", got)
+	}
+}
+
+func TestRoleIdioms(t *testing.T) {
+	vars := testVars()
+	vars["groups"] = map[string]any{"etcd": []any{"m1", "m2"}}
+	vars["service_cidr"] = "10.96.0.0/12"
+	runEvalCasesWith(t, vars, []evalCase{
+		{`groups['etcd'] | map('extract', hostvars, 'ip') | map('regex_replace', '^(.*)$', 'https://\\1:2379') | join(',')`,
+			"https://10.0.0.11:2379,https://10.0.0.12:2379"},
+		{`groups.etcd | map('extract', hostvars, ['ip']) | list`, []any{"10.0.0.11", "10.0.0.12"}},
+		{`host == groups['etcd'][0]`, true},
+		{`port | int + 1`, 2380},
+		{`result.rc != 0 or "error" in result.stdout`, false},
+		{`result.stdout.split()[0] | ipaddr("address")`, "10.0.0.1"},
+		{`hostvars[host]['ip'] | default(nothing) | ipv4 is string`, true},
+	})
+}
+
+func BenchmarkEvalCached(b *testing.B) {
+	e := NewEvaluator()
+	vars := testVars()
+	for i := range 200 {
+		vars[fmt.Sprintf("v%d", i)] = i
+	}
+	src := `cfg.a.b | default(1) > 2 and name is defined and "m1" in hosts`
+	for b.Loop() {
+		if _, err := e.EvalBool(src, vars); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderString(b *testing.B) {
+	e := NewEvaluator()
+	vars := testVars()
+	for b.Loop() {
+		if _, err := e.RenderString("https://{{ hostvars[host].ip }}:{{ port }}/{{ hosts | join(',') }}", vars); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCompile(b *testing.B) {
+	e := NewEvaluator()
+	for i := 0; b.Loop(); i++ {
+		if err := e.Check(fmt.Sprintf(`cfg.a.b | default(%d) > 2 and name is defined`, i)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
