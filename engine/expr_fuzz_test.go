@@ -10,7 +10,7 @@ var fuzzSeeds = []string{
 	`name | upper`, `x | default(1)`, `a.b.c is defined`, `cfg.a.b | d(2) + 1`, `"}}" ~ x`,
 	`hosts | map("upper") | join(",")`, `f(k=1, j=)`, `x is not`, `| |`, `((a)`, `{"a": [1, {"b": 2}]}`,
 	`nums | select("gt", 1) | sort(reverse=True)`, `"10.0.0.0/8" | ipaddr(1)`, `let x = 1; x | string`,
-	`filter(nums, # | int > 1)`, `#index | string`, `.name | upper`, `None is none`, `1..5 | sum`,
+	`filter(nums, # | int > 1)`, `"a" if x else "b" if y`, `[1 if a else 2, 3]`, `#index | string`, `.name | upper`, `None is none`, `1..5 | sum`,
 }
 
 // FuzzEval checks that no expression, however malformed, panics or trips

@@ -27,6 +27,7 @@ var filterRenames = map[string]string{
 //	x | f(a, b)    -> f(x, a, b)       (the filter binds to the operand, as in Jinja)
 //	x is [not] t   -> [not] test_t(x)  (Jinja tests)
 //	f(k=v)         -> f(kw("k", v))    (keyword arguments)
+//	a if c else b  -> (c) ? (a) : (b)  (Jinja's inline if)
 //	True/False/None -> true/false/nil
 func rewriteSource(src string) (string, error) {
 	for range maxRewrites {
@@ -57,6 +58,8 @@ func rewriteOnce(src []rune, toks []lexer.Token) (string, bool, error) {
 			return splice(src, t.From, t.To, pyLiteral(t.Value)), true, nil
 		case t.Is(lexer.Operator, "|"):
 			return rewritePipe(src, toks, i)
+		case t.Is(lexer.Operator, "if") && i > 0 && endsOperand(toks[i-1]):
+			return rewriteInlineIf(src, toks, i)
 		case t.Is(lexer.Identifier, "is") && !afterDot && i+1 < len(toks) &&
 			(toks[i+1].Kind == lexer.Identifier || toks[i+1].Is(lexer.Operator, "not")):
 			return rewriteTest(src, toks, i)
@@ -198,6 +201,60 @@ func rewriteKwarg(src []rune, toks []lexer.Token, i int) (string, bool, error) {
 	value := string(src[toks[i+2].From:toks[j-1].To])
 	repl := fmt.Sprintf("kw(%q, %s)", toks[i].Value, value)
 	return splice(src, toks[i].From, toks[j-1].To, repl), true, nil
+}
+
+// rewriteInlineIf turns Jinja's `a if c else b` (the if following an
+// operand; expr-lang's own `if c {a} else {b}` starts an expression) into
+// `(c) ? (a) : (b)`. Like Jinja's, it has the lowest precedence: a and b
+// reach to the enclosing bracket, comma or colon.
+func rewriteInlineIf(src []rune, toks []lexer.Token, p int) (string, bool, error) {
+	start := p
+	for depth := 0; start > 0; start-- {
+		t := toks[start-1]
+		if t.Kind == lexer.Bracket && strings.ContainsAny(t.Value, ")]}") {
+			depth++
+		} else if t.Kind == lexer.Bracket {
+			if depth == 0 {
+				break
+			}
+			depth--
+		} else if depth == 0 && isBoundary(t) {
+			break
+		}
+	}
+	elseAt, end := -1, len(toks)
+	for j, depth := p+1, 0; j < len(toks); j++ {
+		t := toks[j]
+		if t.Kind == lexer.EOF || depth == 0 && (isBoundary(t) || t.Kind == lexer.Bracket && strings.ContainsAny(t.Value, ")]}")) {
+			end = j
+			break
+		}
+		if t.Kind == lexer.Bracket {
+			depth += map[bool]int{true: 1, false: -1}[strings.ContainsAny(t.Value, "([{")]
+		} else if depth == 0 && elseAt < 0 && t.Is(lexer.Operator, "else") {
+			elseAt = j
+		} else if depth == 0 && t.Is(lexer.Operator, "if") && endsOperand(toks[j-1]) && elseAt < 0 {
+			return "", false, errors.New("inline if: nested if needs parentheses before else")
+		}
+	}
+	if p+1 >= end || elseAt == p+1 || elseAt == end-1 || start == p {
+		return "", false, errors.New("inline if: want `a if cond else b`")
+	}
+	text := func(from, to int) string { return string(src[toks[from].From:toks[to].To]) }
+	a := text(start, p-1)
+	c, b := "", "nil"
+	if elseAt < 0 {
+		c = text(p+1, end-1)
+	} else {
+		c, b = text(p+1, elseAt-1), text(elseAt+1, end-1)
+	}
+	repl := "(" + c + ") ? (" + a + ") : (" + b + ")"
+	return splice(src, toks[start].From, toks[end-1].To, repl), true, nil
+}
+
+// isBoundary reports whether t ends an inline-if operand.
+func isBoundary(t lexer.Token) bool {
+	return t.Is(lexer.Operator, ",", ":", ";", "=", "let")
 }
 
 // operandStart walks back from token end over one Jinja operand: a name,

@@ -438,3 +438,26 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+func TestInlineIf(t *testing.T) {
+	runEvalCases(t, []evalCase{
+		{`"on" if enabled else "off"`, "on"},
+		{`"on" if empty else "off"`, "off"},
+		{`port + 1 if enabled else 0`, 2380},
+		{`"a" if empty else "b" if enabled else "c"`, "b"},
+		{`["x" if enabled else "y", 2]`, []any{"x", 2}},
+		{`{"k": 1 if empty else 2}`, map[string]any{"k": 2}},
+		{`("v" + name) if name is defined else "none"`, "vetcd"},
+		{`nope if nope is defined else "dflt"`, "dflt"},
+		{`"x" if empty`, nil},
+		{`upper("a" if enabled else "b")`, "A"},
+		{`if enabled { 1 } else { 2 }`, 1},
+		{`hosts | join(",") if hosts else "-"`, "m1,m2"},
+	})
+	e := NewEvaluator()
+	for _, bad := range []string{`1 if`, `1 if else 2`, `1 if x else`} {
+		if err := e.Check(bad); err == nil {
+			t.Errorf("Check(%s): no error", bad)
+		}
+	}
+}
