@@ -204,3 +204,22 @@ func TestCopyBadArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestCopyOwnerGroup(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "owned")
+	writeFile(t, dest, "same\n", 0o644)
+	first := contract(t, Copy{}, dir, func() *Request {
+		return newReq(map[string]any{"content": "same\n", "dest": dest, "owner": "4242", "group": "4343"}, nil, nil)
+	})
+	fi, err := Stat(t.Context(), newReq(nil, nil, nil).Conn, dest)
+	if err != nil || fi.UID != 4242 || fi.GID != 4343 {
+		t.Errorf("uid %d gid %d (%v)", fi.UID, fi.GID, err)
+	}
+	if ch := first.Changes[0]; ch.Action != "attrs" || ch.OldOwner != "root" || ch.OldGroup != "root" {
+		t.Errorf("entry %+v", ch)
+	}
+}

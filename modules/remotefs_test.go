@@ -313,3 +313,35 @@ func TestFileModeDecode(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteFileMissingFolder(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "no", "such", "f")
+	err := WriteFile(t.Context(), &transport.Local{}, p, strings.NewReader("x"), Attrs{})
+	if err == nil || strings.Contains(err.Error(), "temp file") || !strings.Contains(err.Error(), "cannot create") {
+		t.Errorf("got %v, want the shell's cannot create error", err)
+	}
+}
+
+func TestWriteFileKeepsGroupWhenOnlyOwnerSet(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give a file another group")
+	}
+	p := filepath.Join(t.TempDir(), "f")
+	writeFile(t, p, "x", 0o644)
+	if err := os.Chown(p, 4242, 4343); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(t.Context(), &transport.Local{}, p, strings.NewReader("y"), Attrs{Owner: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := Stat(t.Context(), &transport.Local{}, p)
+	if err != nil || fi.UID != 0 || fi.GID != 4343 {
+		t.Errorf("uid %d gid %d (%v), want 0 and 4343 kept", fi.UID, fi.GID, err)
+	}
+	if err := WriteFile(t.Context(), &transport.Local{}, p, strings.NewReader("z"), Attrs{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := Stat(t.Context(), &transport.Local{}, p); fi.UID != 0 || fi.GID != 4343 {
+		t.Errorf("empty attrs: uid %d gid %d, want both kept", fi.UID, fi.GID)
+	}
+}

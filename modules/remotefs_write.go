@@ -108,17 +108,16 @@ func writeScript(dest, tmp string, o WriteOptions) string {
 	b.WriteString("d=" + shell.Quote(dest) + "; t=" + shell.Quote(tmp) + "\n")
 	b.WriteString("trap 'exit 1' HUP INT TERM\n")
 	b.WriteString("set -C\n")
-	b.WriteString(`o=; { o=1; trap 'rm -f -- "$t"' EXIT; cat; } > "$t" || { [ -n "$o" ] && exit 1; exit ` + strconv.Itoa(rcTempExists) + "; }\n")
+	b.WriteString(`o=; { o=1; trap 'rm -f -- "$t"' EXIT; cat; } > "$t" || { [ -n "$o" ] && exit 1; [ -e "$t" ] && exit ` + strconv.Itoa(rcTempExists) + "; exit 1; }\n")
 	b.WriteString("set +C\n")
 	if o.Mode != "" {
 		b.WriteString("chmod " + shell.Quote(o.Mode) + ` -- "$t" || exit 1` + "\n")
 	} else {
 		b.WriteString(`if [ -e "$d" ]; then chmod --reference="$d" -- "$t"; else chmod 0644 -- "$t"; fi || exit 1` + "\n")
 	}
-	if o.Owner == "" && o.Group == "" {
-		// Keep the old owner; only root may give a file away.
-		b.WriteString(`if [ -e "$d" ]; then chown --reference="$d" -- "$t" 2>/dev/null || [ "$(id -u)" != 0 ] || exit 1; fi` + "\n")
-	}
+	// Keep the old owner and group (only root may give a file away), then
+	// apply what the task asks.
+	b.WriteString(`if [ -e "$d" ]; then chown --reference="$d" -- "$t" 2>/dev/null || [ "$(id -u)" != 0 ] || exit 1; fi` + "\n")
 	b.WriteString(chownCmd(`"$t"`, o.Attrs))
 	if o.Validate != "" {
 		cmd := strings.ReplaceAll(o.Validate, "%s", shell.Quote(tmp))
