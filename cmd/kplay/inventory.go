@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/kplay/kplay/inventory"
 	"golang.org/x/term"
@@ -47,12 +48,21 @@ func loadInventory(path string, stderr io.Writer) (*inventory.Inventory, error) 
 	return inv, nil
 }
 
-// setDefaultHostVar gives every host key=value unless the inventory sets it
-// (inventory host and group vars win over command-line connection flags,
-// as in Ansible). source names the flag in `kplay vars --explain`.
-func setDefaultHostVar(inv *inventory.Inventory, source, key string, value any) {
+// Connection variables set from flags, each with the spellings the
+// inventory package reads for the same setting (see inventory.Connection).
+var (
+	keyFileVars  = []string{"ansible_ssh_private_key_file", "kplay_private_key_file", "ansible_private_key_file"}
+	passwordVars = []string{"ansible_password", "kplay_password", "ansible_ssh_pass", "ansible_ssh_password"}
+)
+
+// setDefaultHostVar gives every host names[0]=value unless the inventory
+// sets any of names (inventory host and group vars win over command-line
+// connection flags, as in Ansible). source names the flag in
+// `kplay vars --explain`.
+func setDefaultHostVar(inv *inventory.Inventory, source string, names []string, value any) {
+	key := names[0]
 	for _, h := range inv.Hosts {
-		if _, ok := h.Vars[key]; ok {
+		if slices.ContainsFunc(names, func(n string) bool { _, ok := h.Vars[n]; return ok }) {
 			continue
 		}
 		if h.Vars == nil {

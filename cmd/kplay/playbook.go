@@ -98,7 +98,7 @@ func (f *playFlags) options(playbookArgs []string, stderr io.Writer) (*engine.Op
 		if _, err := os.Stat(f.privateKey); err != nil {
 			return nil, usageErrorf("--private-key: %w", err)
 		}
-		setDefaultHostVar(inv, "--private-key", "ansible_ssh_private_key_file", f.privateKey)
+		setDefaultHostVar(inv, "--private-key", keyFileVars, f.privateKey)
 	}
 	mode := transport.HostKeyStrict
 	if f.acceptNewKeys {

@@ -17,7 +17,7 @@ func (f *playFlags) askPasswords(stdin io.Reader, stderr io.Writer, opts *engine
 		if err != nil {
 			return err
 		}
-		setDefaultHostVar(opts.Inventory, "--ask-pass", "ansible_password", pw)
+		setDefaultHostVar(opts.Inventory, "--ask-pass", passwordVars, pw)
 	}
 	if f.askBecomePass {
 		pw, err := readSecret(stdin, stderr, "BECOME password: ")

@@ -68,12 +68,12 @@ func runVars(_ context.Context, args []string, stdout, stderr io.Writer) error {
 // printVars writes vars as YAML, or one "name: value  # source" line each.
 func printVars(w io.Writer, vars map[string]any, sources map[string]string, explain bool) error {
 	if !explain {
-		out, err := yaml.Marshal(vars)
-		if err != nil {
+		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
+		if err := enc.Encode(vars); err != nil {
 			return fmt.Errorf("vars: render: %w", err)
 		}
-		_, err = w.Write(out)
-		return err
+		return enc.Close()
 	}
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
