@@ -231,7 +231,7 @@ func (l *loader) pairs(s src, n *yaml.Node) []pair {
 // defaults/ and vars/ of roles). An empty file is an empty map.
 func LoadVarsFile(fsys fs.FS, name string) (map[string]any, error) {
 	rfs, rname, ok := resolvePath(fsys, ".", name)
-	if !ok {
+	if !ok || rfs == nil {
 		return nil, &LoadError{Pos: Pos{File: name}, Msg: "invalid vars file path"}
 	}
 	l := newLoaderNoEval()

@@ -85,6 +85,10 @@ var badCases = []badCase{
 	{"two documents", "- hosts: all\n---\n- hosts: b\n", nil, "site.yaml:2:1: more than one YAML document in the file"},
 	{"unsupported tag", "- hosts: all\n  vars: {a: !vault x}\n", nil, "site.yaml:2:13: unsupported YAML tag !vault"},
 	{"free form on map module", "- hosts: all\n  tasks:\n    - set_fact: '{{ x }}'\n", nil, `site.yaml:3:17: task: set_fact: "{{ x }}" is not key=value`},
+	{"copy dst", "- hosts: all\n  tasks:\n    - copy: {content: x, dst: /b}\n", nil, `site.yaml:3:26: task: copy: unknown argument "dst" (did you mean "dest"?)`},
+	{"missing copy src", "- hosts: all\n  tasks:\n    - copy: src=nope.txt dest=/b\n", nil, `site.yaml:3:13: task: copy: src "nope.txt" not found (looked in `},
+	{"import_role tasks_from missing", "- hosts: all\n  tasks:\n    - import_role: {name: a, tasks_from: nope}\n", map[string]string{"roles/a/tasks/main.yaml": "[]\n"}, `site.yaml:3:7: role "a" has no tasks file "nope"`},
+	{"import_tasks self", "- hosts: all\n  tasks:\n    - import_tasks: t.yaml\n", map[string]string{"t.yaml": "- import_tasks: t.yaml\n"}, "t.yaml: tasks file imports itself"},
 	{"when a mapping", "- hosts: all\n  tasks:\n    - command: ls\n      when: {a: 1}\n", nil, "site.yaml:4:13: when: want an expression (string or boolean), got a mapping"},
 }
 

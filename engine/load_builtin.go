@@ -24,6 +24,8 @@ var BuiltinArgs = map[string][]string{
 	"import_role":         {"name", "tasks_from", "vars_from", "defaults_from", "handlers_from", "allow_duplicates"},
 	"include_vars":        {"file", "name"},
 	"wait_for_connection": {"timeout", "delay", "sleep", "connect_timeout"},
+	"gather_facts":        {},
+	"setup":               {},
 }
 
 // MetaActions are the meta: actions kplay implements.

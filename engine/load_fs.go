@@ -73,10 +73,10 @@ func (l layerFS) Open(name string) (fs.File, error) {
 	}
 	f, err := l.over.Open(name)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return l.base.Open(name)
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, err
 		}
-		return nil, err
+		return l.base.Open(name)
 	}
 	st, err := f.Stat()
 	if err != nil || !st.IsDir() {

@@ -182,7 +182,7 @@ func (l *loader) loadPlay(s src, n *yaml.Node) *Play {
 	p.Tasks = append(roleTasks, l.taskList(keys, "tasks", c)...)
 	p.PostTasks = l.taskList(keys, "post_tasks", c)
 	p.Handlers = append(l.taskList(keys, "handlers", &taskCtx{src: s, handler: true}), roleHandlers...)
-	p.Handlers = append(p.Handlers, l.play.handlers...)
+	p.Handlers = uniqueHandlers(append(p.Handlers, l.play.handlers...))
 	l.checkNotifies(p)
 	return p
 }
@@ -358,6 +358,23 @@ func (l *loader) checkNotifies(p *Play) {
 			l.add(&LoadError{Pos: nr.pos, Msg: "notify: no handler named " + strconv.Quote(nr.name) + suggest(nr.name, keysOf(names))})
 		}
 	}
+}
+
+// uniqueHandlers drops role handlers read from the same place twice (a
+// role imported twice in a play), so that each runs once when notified.
+func uniqueHandlers(hs []*Task) []*Task {
+	seen := map[Pos]bool{}
+	out := hs[:0]
+	for _, h := range hs {
+		if h.Role != nil {
+			if seen[h.Pos] {
+				continue
+			}
+			seen[h.Pos] = true
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // walkTasks calls f on every task, descending into blocks.

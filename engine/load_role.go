@@ -22,7 +22,9 @@ type roleFrom struct {
 // baseDir is the playbook's folder ("" for an embedded playbook).
 func LoadRole(name string, pos Pos, baseDir string, opts LoadOptions) (*Role, error) {
 	l := newLoader(opts)
-	l.pbDir = baseDir
+	if !strings.HasPrefix(baseDir, "embedded:") {
+		l.pbDir = baseDir
+	}
 	ref := &RoleRef{Pos: pos, Name: name}
 	ref.Role = l.loadRole(ref, roleFrom{})
 	if err := l.err(); err != nil {
@@ -35,6 +37,9 @@ func LoadRole(name string, pos Pos, baseDir string, opts LoadOptions) (*Role, er
 // are usually found with IncludePath; role is the role the file belongs
 // to, or nil.
 func LoadTasks(fsys fs.FS, name string, role *Role, opts LoadOptions) ([]*Task, error) {
+	if fsys == nil {
+		return nil, &LoadError{Pos: Pos{File: name}, Msg: "no file system to read the tasks file from"}
+	}
 	l := newLoader(opts)
 	tasks := l.tasksFile(fsys, name, taskCtx{role: role})
 	if err := l.err(); err != nil {

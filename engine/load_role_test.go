@@ -248,3 +248,17 @@ func TestLoadVarsFile(t *testing.T) {
 		t.Errorf("list.yaml error = %v", err)
 	}
 }
+
+func TestLoadIncludeRoleNotifiesItsOwnHandlers(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"site.yaml":                    "- hosts: all\n  tasks:\n    - include_role: {name: svc}\n    - include_tasks: more.yaml\n",
+		"more.yaml":                    "- command: ls\n  notify: nobody\n",
+		"roles/svc/tasks/main.yaml":    "- command: ls\n  notify: restart svc\n",
+		"roles/svc/handlers/main.yaml": "- name: restart svc\n  debug: msg=s\n",
+	}
+	_, err := loadTree(t, files, LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), `more.yaml:2:11: notify: no handler named "nobody"`) || strings.Contains(err.Error(), "restart svc") {
+		t.Fatalf("error = %v; want only the included file's unknown handler", err)
+	}
+}
