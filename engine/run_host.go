@@ -201,8 +201,12 @@ func (tr *taskRun) attempts(ctx context.Context, o *outcome, s *scope) *TaskResu
 			}
 			return res
 		}
+		shown := tr.p.mask(res)
+		if tr.t.NoLog || tr.p.play.NoLog {
+			shown = censored(shown)
+		}
 		tr.p.r.sink.emit(Event{Type: EventRetry, Task: tr.t.DisplayName(), Host: o.host, Attempt: attempt,
-			Retries: retries + 1 - attempt, Result: res, IsHandler: tr.f.handler})
+			Retries: retries + 1 - attempt, Result: shown, IsHandler: tr.f.handler})
 		if sleepCtx(ctx, delay) != nil {
 			return res
 		}
@@ -330,7 +334,11 @@ func setErr(res *TaskResult, err error) {
 
 // aggregate sets a loop task's flags from its items, as Ansible does.
 func aggregate(res *TaskResult) {
-	res.Skipped = len(res.Items) > 0
+	if len(res.Items) == 0 {
+		res.Skipped, res.Msg = true, "No items in the list"
+		return
+	}
+	res.Skipped = true
 	for _, it := range res.Items {
 		res.Changed = res.Changed || it.Changed
 		if it.Status == StatusFailed || it.Status == StatusIgnored && it.Failed {

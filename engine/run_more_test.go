@@ -328,3 +328,87 @@ func TestHostVars(t *testing.T) {
 		t.Error("unknown host: no error")
 	}
 }
+
+func TestRunSecretsAndNoLog(t *testing.T) {
+	f := newFixture(t, "", map[string]string{
+		"secret.yaml": "db_password: s3cr3t-pw\n",
+		"site.yaml": `
+- hosts: h1
+  gather_facts: false
+  secrets: [secret.yaml]
+  tasks:
+    - name: uses secret
+      command: echo pw={{ db_password }}
+      register: r
+    - name: registered keeps value
+      debug: {msg: "{{ r.stdout == 'pw=s3cr3t-pw' }}"}
+    - name: hidden
+      debug: {msg: "{{ db_password }}"}
+      no_log: true
+`})
+	f.run(t)
+	for _, e := range f.rec.events {
+		if e.Result == nil {
+			continue
+		}
+		if strings.Contains(e.Result.Stdout+e.Result.Cmd+e.Result.Msg+e.Msg, "s3cr3t") {
+			t.Errorf("secret shown in %s event of %q: %+v", e.Type, e.Task, *e.Result)
+		}
+	}
+	if got := f.rec.msgs("registered keeps value"); !equal(got, []string{"h1=true"}) {
+		t.Errorf("registered = %v", got)
+	}
+}
+
+func TestRunIncludeRoleAndPause(t *testing.T) {
+	f := newFixture(t, "", map[string]string{
+		"roles/r/defaults/main.yaml": "who: default\n",
+		"roles/r/tasks/main.yaml":    "- name: role main\n  shell: echo {{ who }} >> @DIR@/{{ inventory_hostname }}.r\n  notify: role handler\n",
+		"roles/r/tasks/other.yaml":   "- name: role other\n  debug: {msg: 'other {{ who }} {{ role_name }}'}\n",
+		"roles/r/handlers/main.yaml": "- name: role handler\n  shell: echo handled >> @DIR@/{{ inventory_hostname }}.r\n",
+		"site.yaml": `
+- hosts: web
+  gather_facts: false
+  tasks:
+    - include_role: {name: r}
+    - include_role: {name: r, tasks_from: other}
+      vars: {who: param}
+    - name: wait
+      pause: {seconds: 0}
+    - name: empty loop
+      debug: {msg: x}
+      loop: []
+`})
+	if rep := f.run(t); rep.ExitCode() != 0 {
+		t.Fatalf("exit %d: %+v", rep.ExitCode(), f.rec.events)
+	}
+	if got := f.read(t, "h1.r"); got != "default\nhandled\n" {
+		t.Errorf("h1.r = %q", got)
+	}
+	if got := f.rec.msgs("role other"); !equal(got, []string{"h1=other param r", "h2=other param r"}) {
+		t.Errorf("role other = %v", got)
+	}
+	if got := f.rec.results("empty loop"); !equal(got, []string{"h1:skipped", "h2:skipped"}) {
+		t.Errorf("empty loop = %v", got)
+	}
+}
+
+func TestRunPauseInterrupted(t *testing.T) {
+	f := newFixture(t, "", map[string]string{"site.yaml": `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - name: long pause
+      pause: {minutes: 10}
+`})
+	ctx, cancel := context.WithCancel(t.Context())
+	f.opts.Sink = SinkFunc(func(e Event) {
+		if e.Type == EventHostStart {
+			cancel()
+		}
+	})
+	rep := f.runCtx(t, ctx)
+	if rep.ExitCode() != 99 {
+		t.Errorf("exit %d, want 99", rep.ExitCode())
+	}
+}

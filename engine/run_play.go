@@ -32,6 +32,7 @@ type playRun struct {
 	roleDefaults map[string]any
 	roleVars     map[string]any
 	varsFiles    map[string]any
+	secrets      []string // values of the play's secrets files, masked in events
 
 	state    map[string]string // host -> hostFailed, hostUnreachable, hostEnded
 	failInfo map[string]map[string]any
@@ -149,7 +150,8 @@ func (p *playRun) collectRoleVars() {
 func (p *playRun) loadVarsFiles() error {
 	p.varsFiles = map[string]any{}
 	s := newScope(p.r.ev, []layer{{"play vars", p.play.Vars, true}, {"extra vars", p.r.extra, true}})
-	for _, name := range p.play.VarsFiles {
+	files := append(append([]string{}, p.play.VarsFiles...), p.play.Secrets...)
+	for i, name := range files {
 		rendered, err := s.renderString(name)
 		if err != nil {
 			return fmt.Errorf("%s: vars_files %s: %w", p.play.Pos, name, err)
@@ -160,6 +162,9 @@ func (p *playRun) loadVarsFiles() error {
 			return err
 		}
 		p.varsFiles = mergeVars(p.varsFiles, vars)
+		if i >= len(p.play.VarsFiles) {
+			walkStrings(vars, func(v string) { p.addSecret(v) })
+		}
 	}
 	return nil
 }

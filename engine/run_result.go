@@ -34,8 +34,8 @@ func (p *playRun) apply(tr *taskRun, hosts []string, outs []*outcome) int {
 func (p *playRun) emitOutcome(tr *taskRun, o *outcome) {
 	base := Event{Play: playName(p.play), Task: tr.t.DisplayName(), TaskPos: posPtr(tr.t.Pos), Module: tr.t.Module,
 		IsHandler: tr.f.handler, Host: o.host, Delegate: o.delegate}
-	res := o.res
-	if tr.t.NoLog {
+	res := p.mask(o.res)
+	if tr.t.NoLog || p.play.NoLog {
 		res = censored(res)
 	}
 	for i, it := range res.Items {
