@@ -95,17 +95,17 @@ func (r *textSink) item(e engine.Event) {
 	if res == nil {
 		return
 	}
-	label := fmt.Sprintf("[%s] => (item=%s)", hostLabel(e), itemLabel(e.Item, res.Item))
+	host, item := hostLabel(e), itemLabel(e.Item, res.Item)
 	switch res.Status {
 	case engine.StatusFailed, engine.StatusRescued, engine.StatusIgnored:
-		r.pal.fail.Fprintf(r.out, "failed: %s => %s\n", label, failMsg(res))
+		r.pal.fail.Fprintf(r.out, "failed: [%s] (item=%s) => %s\n", host, item, failMsg(res))
 		r.details(res, true)
 		return
 	case engine.StatusUnreachable:
-		r.pal.fail.Fprintf(r.out, "fatal: %s: UNREACHABLE! => %s\n", label, failMsg(res))
+		r.pal.unreach.Fprintf(r.out, "fatal: [%s] (item=%s): UNREACHABLE! => %s\n", host, item, failMsg(res))
 		return
 	}
-	r.statusLine(res, label)
+	r.statusLine(res, fmt.Sprintf("[%s] => (item=%s)", host, item))
 }
 
 func (r *textSink) hostResult(e engine.Event) {

@@ -117,3 +117,12 @@ func TestUnifiedDiffEqual(t *testing.T) {
 		t.Errorf("equal contents gave a diff: %q", d)
 	}
 }
+
+func TestRenderFailedItem(t *testing.T) {
+	got, _ := render(t, 0, false, engine.Event{Type: engine.EventItem, Host: "h1", Item: "b",
+		Result: &engine.TaskResult{Status: engine.StatusFailed, RC: 1, Cmd: "test b = a"}})
+	want := "failed: [h1] (item=b) => non-zero return code 1\n  rc: 1\n  cmd: test b = a\n"
+	if got != want {
+		t.Errorf("got:\n%q\nwant:\n%q", got, want)
+	}
+}
