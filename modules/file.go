@@ -251,7 +251,11 @@ func fileDirectory(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (
 // one script, sent on stdin, changes it.
 func fileRecurse(ctx context.Context, req *Request, a FileArgs) (Result, error) {
 	var out, errb bytes.Buffer
-	cmd := "find " + shell.Quote(a.Path) + ` -mindepth 1 ! -type l -printf '%m %U %G %y\0%u\0%g\0%p\0'`
+	top := a.Path
+	if strings.HasPrefix(top, "-") {
+		top = "./" + top // find has no "--"
+	}
+	cmd := "find " + shell.Quote(top) + ` -mindepth 1 ! -type l -printf '%m %U %G %y\0%u\0%g\0%p\0'`
 	if err := req.Conn.Exec(ctx, cmd, nil, &out, &errb); err != nil {
 		return Result{}, execErr("list", a.Path, err, &errb)
 	}

@@ -102,12 +102,15 @@ func putFile(ctx context.Context, req *Request, spec putSpec, fi FileInfo) (Resu
 		return Result{Data: data}, nil
 	}
 	res := Result{Changed: true, Data: data}
-	if req.Diff && newContent {
+	switch {
+	case req.Diff && newContent:
 		d, err := contentDiff(ctx, req.Conn, fi, spec)
 		if err != nil {
 			return Result{}, err
 		}
 		res.Diff = []Diff{d}
+	case req.Diff:
+		res.Diff = []Diff{attrDiff(fi, delta)}
 	}
 	if req.Check {
 		res.Msg = checkMsg(fi.Exists, newContent)
