@@ -219,7 +219,7 @@ func splitArgs(s string) ([]span, error) {
 			} else if ch == quote {
 				quote = 0
 			}
-		case depth == 0 && (ch == '"' || ch == '\''):
+		case ch == '"' || ch == '\'':
 			quote = ch
 		case ch == '{' && i+1 < len(s) && strings.ContainsRune("{%#", rune(s[i+1])):
 			depth++

@@ -128,10 +128,7 @@ func (l *loader) importPlaybook(s src, n *yaml.Node, depth int) []*Play {
 		p.Tags = append(append([]string(nil), tags...), p.Tags...)
 		for k, v := range vars {
 			if _, set := p.Vars[k]; !set {
-				if p.Vars == nil {
-					p.Vars = map[string]any{}
-				}
-				p.Vars[k] = v
+				setVar(&p.Vars, k, v)
 			}
 		}
 	}

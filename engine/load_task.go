@@ -163,16 +163,8 @@ func (l *loader) splitTask(c *taskCtx, n *yaml.Node, t *Task) (rawTask, bool) {
 		t.Name, _ = l.str(c.src, kv.Value, "name")
 	}
 	_, rt.isBlock = rt.keys["block"]
-	for i, kv := range unknown {
-		key, keyD := closest(kv.Key, keysOf(taskKeys))
-		mod, modD := closest(kv.Key, actionNames())
-		if i == 0 && len(mods) == 0 && !rt.isBlock && (key == "" || (mod != "" && modD < keyD)) {
-			l.errorf(c.src, kv.KeyN, "%s: unknown module %q%s", label(t), kv.Key, suggest(kv.Key, actionNames()))
-			continue
-		}
-		l.errorf(c.src, kv.KeyN, "%s: unknown task key %q%s", label(t), kv.Key, suggest(kv.Key, keysOf(taskKeys)))
-	}
 	if len(unknown) > 0 {
+		l.unknownTaskKeys(c, t, unknown, len(mods) == 0 && !rt.isBlock)
 		return rt, false
 	}
 	if len(mods) > 1 {
@@ -189,6 +181,21 @@ func (l *loader) splitTask(c *taskCtx, n *yaml.Node, t *Task) (rawTask, bool) {
 		rt.local = mods[0].Key == "local_action"
 	}
 	return rt, true
+}
+
+// unknownTaskKeys reports keys that are neither keywords nor actions. When
+// the task has no module, the first one is taken for a misspelt module
+// unless it is closer to a keyword.
+func (l *loader) unknownTaskKeys(c *taskCtx, t *Task, unknown []pair, noModule bool) {
+	for i, kv := range unknown {
+		key, keyD := closest(kv.Key, keysOf(taskKeys))
+		mod, modD := closest(kv.Key, actionNames())
+		if i == 0 && noModule && (key == "" || (mod != "" && modD < keyD)) {
+			l.errorf(c.src, kv.KeyN, "%s: unknown module %q%s", label(t), kv.Key, suggest(kv.Key, actionNames()))
+			continue
+		}
+		l.errorf(c.src, kv.KeyN, "%s: unknown task key %q%s", label(t), kv.Key, suggest(kv.Key, keysOf(taskKeys)))
+	}
 }
 
 // label names a task in messages.
