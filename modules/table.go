@@ -23,6 +23,7 @@ var table = map[string]Info{
 	"dnf":             {Module: Package{Manager: "dnf"}, Args: PackageArgs{}},
 	"fetch":           {Module: Fetch{}, Args: FetchArgs{}},
 	"file":            {Module: File{}, Args: FileArgs{}},
+	"get_url":         {Module: GetURL{}, Args: GetURLArgs{}},
 	"lineinfile":      {Module: Lineinfile{}, Args: LineinfileArgs{}},
 	"package":         {Module: Package{}, Args: PackageArgs{}},
 	"pki":             {Module: PKI{}, Args: PKIArgs{}},
@@ -37,6 +38,7 @@ var table = map[string]Info{
 	"systemd":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"systemd_service": {Module: Systemd{}, Args: SystemdArgs{}},
 	"template":        {Module: Template{}, Args: TemplateArgs{}},
+	"uri":             {Module: URI{}, Args: URIArgs{}},
 	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
 }
 
