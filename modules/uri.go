@@ -346,9 +346,9 @@ fi
 
 // httpResponse is what the uri script reports.
 type httpResponse struct {
-	rc, code         int
-	ctype, url       string
-	content, stderr  []byte
+	rc, code        int
+	ctype, url      string
+	content, stderr []byte
 }
 
 func (r httpResponse) errText() string {
