@@ -68,10 +68,8 @@ func (r *textSink) details(res *engine.TaskResult, failed bool) {
 	if res.Err != "" && res.Msg != "" && res.Err != res.Msg {
 		fmt.Fprintf(w, "  error: %s\n", res.Err)
 	}
-	if failed || res.Cmd != "" || res.RC != 0 {
-		if res.Cmd != "" || res.RC != 0 {
-			fmt.Fprintf(w, "  rc: %d\n", res.RC)
-		}
+	if res.Cmd != "" || res.RC != 0 {
+		fmt.Fprintf(w, "  rc: %d\n", res.RC)
 	}
 	if res.Cmd != "" && (failed || r.verbosity >= 2) {
 		fmt.Fprintf(w, "  cmd: %s\n", oneLine(res.Cmd))

@@ -74,28 +74,38 @@ func setDefaultHostVar(inv *inventory.Inventory, source string, names []string, 
 	}
 }
 
-// inventoryKnownHosts returns the known_hosts files named by the "all"
-// group's kplay_known_hosts (a path or a list), relative to the inventory;
-// the lab writes it so that its hosts' keys are trusted.
+// inventoryKnownHosts returns the known_hosts files named by the hosts'
+// kplay_known_hosts (a path or a list; usually set once in all:vars, as the
+// lab does so that its hosts' keys are trusted), relative to the
+// inventory's folder, each once. Host keys are checked by one pool for the
+// whole run, so the files of every host are used for all.
 func inventoryKnownHosts(inv *inventory.Inventory) []string {
-	g, ok := inv.Groups["all"]
-	if !ok {
-		return nil
-	}
 	var names []string
-	switch v := g.Vars["kplay_known_hosts"].(type) {
-	case string:
-		names = []string{v}
-	case []any:
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				names = append(names, s)
-			}
+	add := func(n string) {
+		if n == "" {
+			return
+		}
+		if !filepath.IsAbs(n) && inv.Dir != "" {
+			n = filepath.Join(inv.Dir, n)
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
 		}
 	}
-	for i, n := range names {
-		if !filepath.IsAbs(n) && inv.Dir != "" {
-			names[i] = filepath.Join(inv.Dir, n)
+	for _, name := range inv.Order {
+		h, ok := inv.Host(name)
+		if !ok {
+			continue
+		}
+		switch v := h.Vars["kplay_known_hosts"].(type) {
+		case string:
+			add(v)
+		case []any:
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					add(s)
+				}
+			}
 		}
 	}
 	return names

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -155,6 +154,3 @@ func uniqueSorted(s []string) []string {
 	sort.Strings(s)
 	return slices.Compact(s)
 }
-
-// shortName is the playbook file name as shown in headers.
-func shortName(path string) string { return filepath.Base(path) }

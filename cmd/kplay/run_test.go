@@ -44,6 +44,7 @@ func TestInventoryKnownHosts(t *testing.T) {
 		{"path", "all:\n  vars: {kplay_known_hosts: kh}\n  hosts: {h: }\n", []string{"DIR/kh"}},
 		{"list", "all:\n  vars: {kplay_known_hosts: [a, /abs/b]}\n  hosts: {h: }\n", []string{"DIR/a", "/abs/b"}},
 		{"none", "all:\n  hosts: {h: }\n", nil},
+		{"per host, once each", "all:\n  vars: {kplay_known_hosts: kh}\n  hosts:\n    a:\n    b: {kplay_known_hosts: other}\n    c:\n", []string{"DIR/kh", "DIR/other"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
