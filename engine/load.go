@@ -208,21 +208,68 @@ func (l *loader) value(s src, n *yaml.Node) (any, bool) {
 // pairs lists the keys of a mapping node in order, refusing duplicates
 // and non-scalar keys.
 func (l *loader) pairs(s src, n *yaml.Node) []pair {
+	return l.pairsDepth(s, n, 0)
+}
+
+// pairsDepth lists the pairs of n, with "<<: *anchor" merge keys expanded
+// in place (keys written explicitly win).
+func (l *loader) pairsDepth(s src, n *yaml.Node, depth int) []pair {
 	n = resolve(n)
 	var out []pair
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag != "!!merge" {
+			seen[k.Value] = true
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := resolve(n.Content[i])
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			out = append(out, l.mergedPairs(s, n.Content[i+1], seen, depth)...)
+			continue
+		}
 		if k.Kind != yaml.ScalarNode {
 			l.errorf(s, k, "mapping key must be a scalar, got %s", kindName(k))
 			continue
 		}
-		if seen[k.Value] {
+		if dup := firstIndex(n, k.Value); dup != i {
 			l.errorf(s, k, "duplicate key %q", k.Value)
 			continue
 		}
-		seen[k.Value] = true
 		out = append(out, pair{Key: k.Value, KeyN: k, Value: n.Content[i+1]})
+	}
+	return out
+}
+
+// firstIndex is the index in mapping n of the first key named key.
+func firstIndex(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag != "!!merge" && k.Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// mergedPairs are the pairs a merge key brings (a mapping or a list of
+// them), minus keys already seen.
+func (l *loader) mergedPairs(s src, v *yaml.Node, seen map[string]bool, depth int) []pair {
+	maps := []*yaml.Node{resolve(v)}
+	if maps[0] != nil && maps[0].Kind == yaml.SequenceNode {
+		maps = maps[0].Content
+	}
+	var out []pair
+	for _, m := range maps {
+		if resolve(m) == nil || resolve(m).Kind != yaml.MappingNode || depth > 20 {
+			l.errorf(s, m, "merge key << needs a mapping, got %s", kindName(m))
+			continue
+		}
+		for _, p := range l.pairsDepth(s, m, depth+1) {
+			if !seen[p.Key] {
+				seen[p.Key] = true
+				out = append(out, p)
+			}
+		}
 	}
 	return out
 }

@@ -120,17 +120,15 @@ func (l *loader) loadRole(ref *RoleRef, from roleFrom) *Role {
 	}
 	l.roles = append(l.roles, ref.Name)
 	defer func() { l.roles = l.roles[:len(l.roles)-1] }()
-	r := &Role{Name: ref.Name, Path: where, FS: fsys, Params: ref.Vars}
-	r.Defaults = l.roleVars(fsys, "defaults", from.defaults)
-	r.Vars = l.roleVars(fsys, "vars", from.vars)
+	r := &Role{Name: filepath.Base(ref.Name), Path: where, FS: fsys, Params: ref.Vars}
+	r.Defaults = l.roleVars(ref, fsys, "defaults", from.defaults)
+	r.Vars = l.roleVars(ref, fsys, "vars", from.vars)
 	l.roleMeta(r)
 	c := taskCtx{role: r}
-	if name, ok := mainFile(fsys, "tasks", from.tasks); ok {
+	if name, ok := l.roleFile(ref, fsys, "tasks", from.tasks); ok {
 		r.Tasks = l.tasksFile(fsys, name, c)
-	} else if from.tasks != "" {
-		l.add(&LoadError{Pos: ref.Pos, Msg: fmt.Sprintf("role %q has no tasks file %q", ref.Name, from.tasks)})
 	}
-	if name, ok := mainFile(fsys, "handlers", from.handlers); ok {
+	if name, ok := l.roleFile(ref, fsys, "handlers", from.handlers); ok {
 		hc := c
 		hc.handler = true
 		r.Handlers = l.tasksFile(fsys, name, hc)
@@ -152,8 +150,18 @@ func mainFile(fsys fs.FS, dir, base string) (string, bool) {
 	return firstExisting(fsys, dir+"/"+base+".yaml", dir+"/"+base+".yml")
 }
 
-func (l *loader) roleVars(fsys fs.FS, dir, base string) map[string]any {
-	name, ok := mainFile(fsys, dir, base)
+// roleFile finds a role's dir/main (or dir/<from>); a missing <from> file
+// named by tasks_from & co. is an error, a missing main is not.
+func (l *loader) roleFile(ref *RoleRef, fsys fs.FS, dir, from string) (string, bool) {
+	name, ok := mainFile(fsys, dir, from)
+	if !ok && from != "" {
+		l.add(&LoadError{Pos: ref.Pos, Msg: fmt.Sprintf("role %q has no %s file %q", ref.Name, dir, from)})
+	}
+	return name, ok
+}
+
+func (l *loader) roleVars(ref *RoleRef, fsys fs.FS, dir, from string) map[string]any {
+	name, ok := l.roleFile(ref, fsys, dir, from)
 	if !ok {
 		return map[string]any{}
 	}

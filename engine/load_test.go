@@ -114,6 +114,7 @@ func TestLoadTaskKeywords(t *testing.T) {
 		{"include_tasks dynamic", "include_tasks: '{{ os }}.yaml'", map[string]any{"Module": "include_tasks", "Args": map[string]any{"file": "{{ os }}.yaml"}}},
 		{"include_role dynamic", "include_role: {name: '{{ r }}', tasks_from: x}", map[string]any{"Module": "include_role", "Args": map[string]any{"name": "{{ r }}", "tasks_from": "x"}}},
 		{"pause", "pause: seconds=3", map[string]any{"Module": "pause", "Args": map[string]any{"seconds": "3"}}},
+		{"merge key on a task", "<<: {become: true, tags: [m]}\n  command: ls\n  tags: [own]", map[string]any{"Become": true, "Tags": []string{"own"}}},
 		{"yaml anchors merge", "command: {<<: {chdir: /a}, cmd: ls}", map[string]any{"Args": map[string]any{"chdir": "/a", "cmd": "ls"}}},
 	}
 	for _, tc := range tests {
