@@ -24,6 +24,7 @@ type Evaluator struct {
 	compiles atomic.Int64
 	cached   atomic.Int64
 	opts     []expr.Option
+	funcs    map[string]bool // names of the installed functions
 	txtFuncs template.FuncMap
 }
 
@@ -43,8 +44,10 @@ type compiled struct {
 // filters and tests installed.
 func NewEvaluator() *Evaluator {
 	e := &Evaluator{}
+	e.funcs = map[string]bool{}
 	for name, fn := range exprFuncs() {
 		e.opts = append(e.opts, expr.Function(name, fn))
+		e.funcs[name] = true
 	}
 	// repeat could build a string of any size; range() is the bounded way.
 	e.opts = append(e.opts, expr.DisableBuiltin("repeat"))
@@ -138,15 +141,19 @@ func (e *Evaluator) compile(src string) (prog *vm.Program, err error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &ExprError{Expr: src, Err: errors.New("empty expression")}
 	}
-	rewritten, err := rewriteSource(unwrap(src))
+	rewritten, err := rewriteSource(fixEscapes(unwrap(src)))
 	if err != nil {
 		return nil, &ExprError{Expr: src, Err: err}
 	}
 	opts := make([]expr.Option, 0, len(e.opts)+3)
 	opts = append(opts, e.opts...)
 	callees := &calleeCollector{callees: map[any]bool{}, lets: map[string]bool{}}
-	opts = append(opts, expr.Patch(callees), expr.Patch(newPatcher(callees)))
+	p := newPatcher(callees, e.funcs)
+	opts = append(opts, expr.Patch(callees), expr.Patch(p))
 	prog, err = expr.Compile(rewritten, opts...)
+	if p.err != nil {
+		return nil, &ExprError{Expr: src, Err: p.err}
+	}
 	if err != nil {
 		return nil, &ExprError{Expr: src, Err: errors.New(exprMessage(err))}
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/expr-lang/expr/ast"
 )
 
@@ -33,12 +35,21 @@ func (c *calleeCollector) Visit(node *ast.Node) {
 //	x and y, not x, c?a:b -> truthy(x) and truthy(y), ...                 (Jinja truthiness)
 //	s.split(","), d.get() -> __method("split", s, ","), ...               (Python methods)
 type patcher struct {
-	c    *calleeCollector
-	gets map[*ast.CallNode]bool
+	c     *calleeCollector
+	funcs map[string]bool
+	gets  map[*ast.CallNode]bool
+	err   error // the first unknown function; expr.Patch cannot return it
 }
 
-func newPatcher(c *calleeCollector) *patcher {
-	return &patcher{c: c, gets: map[*ast.CallNode]bool{}}
+func newPatcher(c *calleeCollector, funcs map[string]bool) *patcher {
+	return &patcher{c: c, funcs: funcs, gets: map[*ast.CallNode]bool{}}
+}
+
+// missingHints explain the Ansible functions kplay does not have.
+var missingHints = map[string]string{
+	"lookup":     "; read files with the slurp module, inventory data is in groups and hostvars",
+	"query":      "; read files with the slurp module, inventory data is in groups and hostvars",
+	"json_query": "; use filter(list, .field == x) and map(list, .field)",
 }
 
 // lenientFuncs take an undefined first argument without error.
@@ -93,6 +104,9 @@ func (p *patcher) lenient(n ast.Node, fn string) {
 
 func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
 	if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+		if !p.funcs[id.Value] && p.err == nil && !p.c.lets[id.Value] {
+			p.err = fmt.Errorf("unknown function or filter %q%s", id.Value, missingHints[id.Value])
+		}
 		if (lenientFuncs[id.Value] || isTestFunc(id.Value)) && len(n.Arguments) > 0 {
 			p.lenient(n.Arguments[0], "__lookup")
 		}

@@ -33,7 +33,7 @@ func rewriteSource(src string) (string, error) {
 	for range maxRewrites {
 		toks, err := lexer.Lex(file.NewSource(src))
 		if err != nil {
-			return src, nil // expr.Compile reports the lexing error
+			return "", errors.New(exprMessage(err))
 		}
 		out, changed, err := rewriteOnce([]rune(src), toks)
 		if err != nil {
@@ -339,6 +339,70 @@ func matchForward(toks []lexer.Token, i int) int {
 		}
 	}
 	return -1
+}
+
+// fixEscapes gives string literals Python's rule for backslashes that are
+// not escapes: `'\.j2$'` keeps its backslash (expr-lang would reject it),
+// so regexps written for Ansible work unchanged.
+func fixEscapes(src string) string {
+	if !strings.Contains(src, "\\") {
+		return src
+	}
+	var b strings.Builder
+	quote := byte(0)
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case quote == 0:
+			if c == '"' || c == '\'' {
+				quote = c
+			}
+		case c == quote:
+			quote = 0
+		case c == '\\' && i+1 < len(src):
+			n := escapeLen(src[i+1:], quote)
+			if n == 0 {
+				b.WriteString("\\\\")
+				continue
+			}
+			b.WriteString(src[i : i+1+n])
+			i += n
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// escapeLen is the length of the valid expr-lang escape after a backslash
+// at the start of s, or 0 when there is none.
+func escapeLen(s string, quote byte) int {
+	hex := func(n int) int {
+		if len(s) < n+1 {
+			return 0
+		}
+		for _, r := range s[1 : n+1] {
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return 0
+			}
+		}
+		return n + 1
+	}
+	switch c := s[0]; {
+	case strings.IndexByte("abfnrtv\\", c) >= 0 || c == quote:
+		return 1
+	case c >= '0' && c <= '7':
+		if len(s) >= 3 && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' {
+			return 3
+		}
+	case c == 'x':
+		return hex(2)
+	case c == 'u':
+		return hex(4)
+	case c == 'U':
+		return hex(8)
+	}
+	return 0
 }
 
 // splice replaces the runes [from, to) of src with repl.

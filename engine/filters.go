@@ -35,6 +35,7 @@ func filterTable() map[string]exprFunc {
 		"regex_search":  regexSearch,
 		"regex_findall": regexFindall,
 		"regex_escape":  str1(regexp.QuoteMeta),
+		"format":        formatFilter,
 	}
 	for _, m := range []map[string]exprFunc{collectionFilters(), dataFilters(), ipFilters()} {
 		for k, v := range m {

@@ -30,6 +30,7 @@ func collectionFilters() map[string]exprFunc {
 		"dict2items": dict2items,
 		"items2dict": items2dict,
 		"combine":    combineFilter,
+		"dict":       dictFilter,
 		"zip":        zipFilter,
 		"range":      rangeFilter,
 		"map_attr":   mapAttr,

@@ -56,6 +56,31 @@ func items2dict(args ...any) (any, error) {
 	return out, nil
 }
 
+// dictFilter is Python's dict: dict(pairs) from [key, value] lists (as zip
+// makes them), and/or dict(k=v, ...).
+func dictFilter(args ...any) (any, error) {
+	pos, kw := splitKw(args)
+	if err := need(pos, 0, 1); err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if len(pos) == 1 {
+		l, err := toList(pos[0])
+		if err != nil {
+			return nil, err
+		}
+		for i, it := range l {
+			pair, err := toList(it)
+			if err != nil || len(pair) != 2 {
+				return nil, fmt.Errorf("item %d is not a [key, value] pair", i)
+			}
+			out[toString(pair[0])] = pair[1]
+		}
+	}
+	maps.Copy(out, kw)
+	return out, nil
+}
+
 // combineFilter is combine(map, more..., recursive=false): later maps win;
 // with recursive, nested maps are merged instead of replaced. A list of
 // maps as the first argument is combined in order.

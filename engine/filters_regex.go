@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -135,4 +136,58 @@ func regexFindall(args ...any) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// formatFilter is Python's "%s:%d" % (a, b), written `"%s:%d" | format(a, b)`.
+// Verbs: s (string form), d/i (integer), f/e/g (float), x/X/o, %%; flags,
+// width and precision as in printf.
+func formatFilter(args ...any) (any, error) {
+	if err := need(args, 1, -1); err != nil {
+		return nil, err
+	}
+	f, vals := toString(args[0]), args[1:]
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			b.WriteByte(f[i])
+			continue
+		}
+		j := i + 1
+		for j < len(f) && strings.IndexByte("-+ #0123456789.", f[j]) >= 0 {
+			j++
+		}
+		if j >= len(f) {
+			return nil, errors.New("format ends inside a % verb")
+		}
+		spec, verb := f[i:j], f[j]
+		i = j
+		if verb == '%' {
+			b.WriteByte('%')
+			continue
+		}
+		if len(vals) == 0 {
+			return nil, errors.New("not enough arguments for format")
+		}
+		v := vals[0]
+		vals = vals[1:]
+		switch verb {
+		case 's', 'r':
+			b.WriteString(fmt.Sprintf(spec+"s", toString(v)))
+		case 'd', 'i', 'x', 'X', 'o':
+			n, _ := intFilter(v)
+			if verb == 'i' {
+				verb = 'd'
+			}
+			b.WriteString(fmt.Sprintf(spec+string(verb), n))
+		case 'f', 'e', 'g', 'F', 'E', 'G':
+			x, _ := floatFilter(v)
+			b.WriteString(fmt.Sprintf(spec+string(verb), x))
+		default:
+			return nil, fmt.Errorf("unknown format verb %%%c", verb)
+		}
+	}
+	if len(vals) > 0 {
+		return nil, errors.New("not all arguments converted by format")
+	}
+	return b.String(), nil
 }

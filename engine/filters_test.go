@@ -190,3 +190,38 @@ func TestFilterErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestMoreFilters(t *testing.T) {
+	runEvalCases(t, []evalCase{
+		{`"%s:%d" | format(name, port)`, "etcd:2379"},
+		{`"%05.1f|%-4s|%x|%%" | format(2.25, "ab", 255)`, "002.2|ab  |ff|%"},
+		{`"%s" | format(nums)`, "[3,1,2]"},
+		{`dict(zip(hosts, [1, 2]))`, map[string]any{"m1": 1, "m2": 2}},
+		{`dict(a=1, b="x")`, map[string]any{"a": 1, "b": "x"}},
+		{`hosts | zip(nums) | dict`, map[string]any{"m1": 3, "m2": 1}},
+		{`"a.j2" | regex_replace('\.j2$', '')`, "a"},
+		{`"x1" | regex_replace("\d", "#")`, "x#"},
+		{`"a\tb"`, "a\tb"},
+		{`'it\'s'`, "it's"},
+		{`"\u00e9\x41\101"`, "éAA"},
+	})
+	e := NewEvaluator()
+	for _, c := range []struct{ src, want string }{
+		{`"%s %s" | format(1)`, "not enough arguments"},
+		{`"%s" | format(1, 2)`, "not all arguments converted"},
+		{`"%q" | format(1)`, "unknown format verb %q"},
+		{`dict([1])`, "item 0 is not a [key, value] pair"},
+		{`lookup("file", "x")`, `unknown function or filter "lookup"; read files with the slurp module`},
+		{`x | json_query("a")`, `unknown function or filter "json_query"`},
+		{`name | nofilter`, `unknown function or filter "nofilter"`},
+		{`repeat("x", 3)`, `unknown function or filter "repeat"`},
+	} {
+		err := e.Check(c.src)
+		if err == nil {
+			_, err = e.Eval(c.src, testVars())
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Eval(%s) error = %v, want it to contain %q", c.src, err, c.want)
+		}
+	}
+}
