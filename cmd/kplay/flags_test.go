@@ -141,3 +141,24 @@ func TestTagsSelect(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseArgs: no command line makes flag parsing or -e decoding panic.
+func FuzzParseArgs(f *testing.F) {
+	f.Add("-i\x00inv\x00site.yaml\x00-vvv\x00-e\x00a=1 b=2")
+	f.Add("-e\x00{\"a\": [1, {\"b\": null}]}\x00--\x00-x")
+	f.Add("-e\x00@/dev/null\x00--tags=a,,b\x00--connect-timeout=1.5")
+	f.Fuzz(func(t *testing.T, joined string) {
+		var fl playFlags
+		if _, err := parseArgs(newPlayFlagSet(&fl), strings.Split(joined, "\x00")); err != nil {
+			return
+		}
+		var safe listFlag
+		for _, v := range fl.extraVars {
+			if !strings.HasPrefix(strings.TrimSpace(v), "@") {
+				safe = append(safe, v)
+			}
+		}
+		_, _ = parseExtraVars(safe)
+		_ = commaList(fl.tags)
+	})
+}
