@@ -38,6 +38,7 @@ var table = map[string]Info{
 	"systemd":         {Module: Systemd{}, Args: SystemdArgs{}},
 	"systemd_service": {Module: Systemd{}, Args: SystemdArgs{}},
 	"template":        {Module: Template{}, Args: TemplateArgs{}},
+	"unarchive":       {Module: Unarchive{}, Args: UnarchiveArgs{}},
 	"uri":             {Module: URI{}, Args: URIArgs{}},
 	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
 }
