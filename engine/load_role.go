@@ -107,9 +107,13 @@ func (l *loader) loadRole(ref *RoleRef, from roleFrom) *Role {
 	if ref.Name == "" {
 		return nil
 	}
+	key := ref.Name
+	if from.tasks != "" {
+		key += ":" + from.tasks
+	}
 	for _, r := range l.roles {
-		if r == ref.Name {
-			l.add(&LoadError{Pos: ref.Pos, Msg: fmt.Sprintf("role dependency cycle: %s -> %s", strings.Join(l.roles, " -> "), ref.Name)})
+		if r == key {
+			l.add(&LoadError{Pos: ref.Pos, Msg: fmt.Sprintf("role dependency cycle: %s -> %s", strings.Join(l.roles, " -> "), key)})
 			return nil
 		}
 	}
@@ -118,7 +122,7 @@ func (l *loader) loadRole(ref *RoleRef, from roleFrom) *Role {
 		l.add(&LoadError{Pos: ref.Pos, Msg: err.Error()})
 		return nil
 	}
-	l.roles = append(l.roles, ref.Name)
+	l.roles = append(l.roles, key)
 	defer func() { l.roles = l.roles[:len(l.roles)-1] }()
 	r := &Role{Name: filepath.Base(ref.Name), Path: where, FS: fsys, Params: ref.Vars}
 	r.Defaults = l.roleVars(ref, fsys, "defaults", from.defaults)

@@ -262,3 +262,16 @@ func TestLoadIncludeRoleNotifiesItsOwnHandlers(t *testing.T) {
 		t.Fatalf("error = %v; want only the included file's unknown handler", err)
 	}
 }
+
+func TestLoadImportRoleOfItself(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"site.yaml":                  "- hosts: all\n  roles: [a]\n",
+		"roles/a/tasks/main.yaml":    "- import_role: {name: a, tasks_from: install}\n",
+		"roles/a/tasks/install.yaml": "- name: install\n  debug: msg=i\n",
+	}
+	pb := mustLoad(t, files, LoadOptions{})
+	if got := names(pb.Plays[0].Tasks); !reflect.DeepEqual(got, []string{"a : install"}) {
+		t.Errorf("tasks = %q", got)
+	}
+}
