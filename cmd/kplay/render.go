@@ -164,7 +164,7 @@ func (r *textSink) statusLine(res *engine.TaskResult, label string) {
 	}
 	suffix := ""
 	if res.Unknown {
-		suffix = " (check mode cannot predict this)"
+		suffix = " (not run in check mode: outcome unknown)"
 	}
 	if r.module == "debug" && res.Status == engine.StatusOK {
 		c.Fprintf(r.out, "%s: %s => %s\n", word, label, debugBody(res))
