@@ -125,6 +125,7 @@ type runner struct {
 	unreachable map[string]bool
 	started     bool // --start-at-task reached (or not asked)
 	groups      map[string]any
+	tc          templCache
 	interrupted bool
 }
 

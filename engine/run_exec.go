@@ -43,7 +43,11 @@ func (tr *taskRun) execute(ctx context.Context, o *outcome, s *scope) *TaskResul
 		Render: func(name string, text []byte) ([]byte, error) {
 			return tr.p.r.ev.RenderFile(name, text, s.all())
 		},
-		Check: tr.check(), Diff: tr.diff(), BackupSuffix: tr.p.r.backup, Vars: s.all(),
+		Check: tr.check(), Diff: tr.diff(), BackupSuffix: tr.p.r.backup,
+		// Every plain variable and the templated ones the arguments named,
+		// rendered; rendering all of them for every module call would cost
+		// more than the call (Render sees them all).
+		Vars: s.out,
 	}
 	mr, err := info.Module.Run(ctx, req)
 	if err != nil {

@@ -90,7 +90,7 @@ type fixture struct {
 
 // newFixture writes the inventory and files (name -> content) into a temp
 // folder and prepares Options for a run of "site.yaml" there.
-func newFixture(t *testing.T, inv string, files map[string]string) *fixture {
+func newFixture(t testing.TB, inv string, files map[string]string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {

@@ -39,6 +39,8 @@ type playRun struct {
 	ended    bool // meta: end_play, any_errors_fatal, max_fail_percentage
 	handlers *handlerSet
 
+	magicVars map[string]any // see refreshMagic
+
 	includeMu sync.Mutex
 	included  map[string]*loaded
 }
@@ -58,6 +60,9 @@ func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) error {
 	if len(hosts) == 0 {
 		r.sink.emit(Event{Type: EventWarning, Play: playName(play), Msg: "skipping: no hosts matched"})
 		return nil
+	}
+	for _, h := range hosts {
+		r.statsFor(h) // the recap lists every host of a play, even with nothing run
 	}
 	p.collectRoleVars()
 	if err := p.loadVarsFiles(); err != nil {

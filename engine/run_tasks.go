@@ -15,6 +15,9 @@ type frame struct {
 	inc       map[string]map[string]any
 	rescuable bool
 	handler   bool
+	// implicit marks engine-made tasks (Gathering Facts), which run
+	// whatever --tags and --start-at-task say.
+	implicit bool
 }
 
 // push returns the frame of a block's children.
@@ -98,9 +101,10 @@ func (p *playRun) runBlock(ctx context.Context, b *Task, hosts []string, f *fram
 
 // runTask runs one task (not a block) on hosts.
 func (p *playRun) runTask(ctx context.Context, t *Task, hosts []string, f *frame) {
-	if !f.handler && (!p.r.reachedStart(t) || !p.r.selected(p.taskTags(t, f))) {
+	if !f.handler && !f.implicit && (!p.r.reachedStart(t) || !p.r.selected(p.taskTags(t, f))) {
 		return
 	}
+	p.refreshMagic()
 	if t.Module == "meta" {
 		p.runMeta(ctx, t, hosts, f)
 		return

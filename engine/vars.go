@@ -3,8 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"regexp"
+	"reflect"
 	"strings"
+	"sync"
 )
 
 // omitValue is what the magic variable omit renders to: a module argument
@@ -42,26 +43,90 @@ type scope struct {
 
 // newScope merges layers into a scope; later layers win key by key.
 func newScope(ev *Evaluator, layers []layer) *scope {
-	s := &scope{ev: ev, out: map[string]any{}, templ: map[string]any{}, src: map[string]string{},
+	return newScopeCached(ev, layers, nil)
+}
+
+// newScopeCached is newScope with a cache of which keys of long-lived
+// layers hold templates (tc may be nil).
+func newScopeCached(ev *Evaluator, layers []layer, tc *templCache) *scope {
+	n := 0
+	for _, l := range layers {
+		n += len(l.vars)
+	}
+	s := &scope{ev: ev, out: make(map[string]any, n), templ: map[string]any{}, src: make(map[string]string, n),
 		errs: map[string]error{}, busy: map[string]bool{}, lazy: map[string]func() any{}}
 	for _, l := range layers {
+		var keys map[string]bool
+		if l.templ && tc != nil {
+			keys = tc.keys(l.vars)
+		}
 		for k, v := range l.vars {
-			s.set(k, v, l.templ, l.name)
+			templ := l.templ
+			if templ {
+				if keys != nil {
+					templ = keys[k]
+				} else {
+					templ = hasTemplate(v)
+				}
+			}
+			s.set(k, v, templ, l.name)
 		}
 	}
 	return s
 }
 
+// set stores a variable; templ tells that its value holds a template.
 func (s *scope) set(k string, v any, templ bool, src string) {
-	delete(s.errs, k)
-	if templ && hasTemplate(v) {
+	if len(s.errs) > 0 {
+		delete(s.errs, k)
+	}
+	if templ {
 		s.templ[k] = v
 		delete(s.out, k)
 	} else {
 		s.out[k] = v
-		delete(s.templ, k)
+		if len(s.templ) > 0 {
+			delete(s.templ, k)
+		}
 	}
 	s.src[k] = src
+}
+
+// templCache remembers which keys of a variables map hold templates. The
+// maps it is given live for the whole run and are never changed (they
+// come from the loaded playbook and inventory); it keeps a reference to
+// each so that its address is not reused while cached.
+type templCache struct {
+	mu sync.Mutex
+	m  map[uintptr]templEntry
+}
+
+type templEntry struct {
+	keep map[string]any
+	keys map[string]bool
+}
+
+func (c *templCache) keys(vars map[string]any) map[string]bool {
+	if len(vars) == 0 {
+		return nil
+	}
+	ptr := reflect.ValueOf(vars).Pointer()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[uintptr]templEntry{}
+	}
+	if e, ok := c.m[ptr]; ok {
+		return e.keys
+	}
+	keys := map[string]bool{}
+	for k, v := range vars {
+		if hasTemplate(v) {
+			keys[k] = true
+		}
+	}
+	c.m[ptr] = templEntry{keep: vars, keys: keys}
+	return keys
 }
 
 // child returns a copy of s with vars added on top as plain data (loop
@@ -86,15 +151,33 @@ func (s *scope) child(vars map[string]any) *scope {
 	return c
 }
 
-var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+// idents calls f for every identifier-like word of text.
+func idents(text string, f func(string)) {
+	start := -1
+	for i := 0; i <= len(text); i++ {
+		var c byte
+		if i < len(text) {
+			c = text[i]
+		}
+		word := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && start >= 0
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			f(text[start:i])
+			start = -1
+		}
+	}
+}
 
 // prepare renders, before text is evaluated, every templated variable that
 // text may name (a generous guess by identifier: names inside string
 // literals are rendered too, harmlessly).
 func (s *scope) prepare(text string) {
-	for _, name := range identRe.FindAllString(text, -1) {
-		s.resolve(name, 0)
+	if len(s.templ) == 0 && len(s.lazy) == 0 {
+		return
 	}
+	idents(text, func(name string) { s.resolve(name, 0) })
 }
 
 // prepareValue prepares every string inside v.
@@ -119,11 +202,11 @@ func (s *scope) resolve(name string, depth int) {
 	}
 	s.busy[name] = true
 	walkStrings(raw, func(t string) {
-		for _, m := range identRe.FindAllString(t, -1) {
+		idents(t, func(m string) {
 			if m != name {
 				s.resolve(m, depth+1)
 			}
-		}
+		})
 	})
 	delete(s.busy, name)
 	if _, still := s.templ[name]; !still {

@@ -87,11 +87,7 @@ func (p *playRun) explainLayers(h *hostState, playbook string) []layer {
 		layer{where + " vars_files", p.varsFiles, true},
 		layer{"role vars", p.roleVars, true},
 		layer{"extra vars", p.r.extra, true})
-	all := p.magic(h, nil)
-	magic := map[string]any{}
-	for _, k := range []string{"inventory_hostname", "inventory_hostname_short", "group_names"} {
-		magic[k] = all[k]
-	}
+	magic := p.magic(h, nil)[1].vars
 	if playbook != "" {
 		magic["playbook_dir"] = p.pb.Dir
 	}

@@ -38,8 +38,11 @@ func (p *playRun) gatherFacts(ctx context.Context) {
 	if len(hosts) == 0 {
 		return
 	}
-	t := &Task{Pos: p.play.Pos, Name: "Gathering Facts", Module: "gather_facts", Tags: []string{"always"}}
-	p.runTask(ctx, t, hosts, &frame{})
+	t := &Task{Pos: p.play.Pos, Name: "Gathering Facts", Module: "gather_facts"}
+	if !p.r.selected([]string{"always"}) {
+		return // --skip-tags always
+	}
+	p.runTask(ctx, t, hosts, &frame{implicit: true})
 }
 
 // builtinGatherFacts gathers the host's facts and stores them at the

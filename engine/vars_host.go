@@ -114,14 +114,13 @@ func (p *playRun) layers(h *hostState, t *Task, f *frame) []layer {
 	}
 	ls = append(ls, layer{"include_vars", inc, true},
 		layer{"set_fact/register", set, false},
-		layer{"extra vars", p.r.extra, true},
-		layer{"magic", p.magic(h, t), false})
-	return ls
+		layer{"extra vars", p.r.extra, true})
+	return append(ls, p.magic(h, t)...)
 }
 
 // scope builds the lazily rendered variables of host h for task t.
 func (p *playRun) scope(h *hostState, t *Task, f *frame, tr *taskRun) *scope {
-	s := newScope(p.r.ev, p.layers(h, t, f))
+	s := newScopeCached(p.r.ev, p.layers(h, t, f), &p.r.tc)
 	s.lazy["hostvars"] = func() any {
 		if tr == nil {
 			return p.hostvars()
@@ -132,32 +131,52 @@ func (p *playRun) scope(h *hostState, t *Task, f *frame, tr *taskRun) *scope {
 	return s
 }
 
-// magic returns the variables the engine defines for host h and task t.
-func (p *playRun) magic(h *hostState, t *Task) map[string]any {
+// magic returns the variables the engine defines for host h and task t:
+// the play's (shared, see playMagic) and the host's own.
+func (p *playRun) magic(h *hostState, t *Task) []layer {
 	short, _, _ := strings.Cut(h.name, ".")
 	m := map[string]any{
 		"inventory_hostname":       h.name,
 		"inventory_hostname_short": short,
 		"group_names":              stringsToAny(h.host.Groups),
-		"groups":                   p.r.groupMap(),
-		"ansible_play_hosts_all":   stringsToAny(p.hosts),
-		"ansible_play_hosts":       stringsToAny(p.liveOf(p.hosts)),
-		"ansible_play_batch":       stringsToAny(p.liveOf(p.batch)),
-		"play_hosts":               stringsToAny(p.liveOf(p.batch)),
-		"ansible_play_name":        p.play.Name,
-		"playbook_dir":             p.pb.Dir,
-		"ansible_check_mode":       p.r.opts.Check,
-		"ansible_diff_mode":        p.r.opts.Diff,
-		"ansible_verbosity":        p.r.opts.Verbosity,
-		"ansible_run_tags":         stringsToAny(runTags(p.r.opts.Tags)),
-		"ansible_skip_tags":        stringsToAny(p.r.opts.SkipTags),
-		"omit":                     omitValue,
 	}
 	if t != nil && t.Role != nil {
 		m["role_name"] = t.Role.Name
 		m["role_path"] = t.Role.Path
 	}
-	return m
+	return []layer{{"magic", p.playMagic(), false}, {"magic", m, false}}
+}
+
+// playMagic returns the magic variables common to every host of the play
+// (host lists, groups, modes), as refreshMagic last built them.
+func (p *playRun) playMagic() map[string]any {
+	if p.magicVars == nil {
+		p.refreshMagic()
+	}
+	return p.magicVars
+}
+
+// refreshMagic rebuilds the play's magic variables. It runs before each
+// task, when the set of live hosts may have changed, and never while a
+// task runs, so goroutines read the map without locking.
+func (p *playRun) refreshMagic() {
+	live := p.liveOf(p.hosts)
+	batch := stringsToAny(p.liveOf(p.batch))
+	p.magicVars = map[string]any{
+		"groups":                 p.r.groupMap(),
+		"ansible_play_hosts_all": stringsToAny(p.hosts),
+		"ansible_play_hosts":     stringsToAny(live),
+		"ansible_play_batch":     batch,
+		"play_hosts":             batch,
+		"ansible_play_name":      p.play.Name,
+		"playbook_dir":           p.pb.Dir,
+		"ansible_check_mode":     p.r.opts.Check,
+		"ansible_diff_mode":      p.r.opts.Diff,
+		"ansible_verbosity":      p.r.opts.Verbosity,
+		"ansible_run_tags":       stringsToAny(runTags(p.r.opts.Tags)),
+		"ansible_skip_tags":      stringsToAny(p.r.opts.SkipTags),
+		"omit":                   omitValue,
+	}
 }
 
 func runTags(tags []string) []string {
@@ -201,7 +220,7 @@ func (p *playRun) hostvars() map[string]any {
 	}
 	hv := make(map[string]any, len(names))
 	for _, n := range names {
-		s := newScope(p.r.ev, p.layers(p.r.hostState(n), nil, nil))
+		s := newScopeCached(p.r.ev, p.layers(p.r.hostState(n), nil, nil), &p.r.tc)
 		hv[n] = s.all()
 	}
 	return hv
