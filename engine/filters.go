@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -63,7 +64,34 @@ func exprFuncs() map[string]exprFunc {
 	return out
 }
 
-// named prefixes f's errors with its name and turns a panic into an error.
+// keywords lists the keyword arguments each filter takes ("*": any).
+var keywords = map[string]string{
+	"default": "default_value boolean", "int": "default base", "float": "default",
+	"regex_replace": "replacement count ignorecase multiline", "regex_search": "ignorecase multiline",
+	"regex_findall": "ignorecase multiline", "min": "attribute", "max": "attribute",
+	"sort": "reverse attribute", "flatten": "levels", "dict2items": "key_name value_name",
+	"items2dict": "key_name value_name", "combine": "recursive", "map_attr": "attribute default",
+	"jmap": "attribute default", "to_nice_json": "indent", "to_nice_yaml": "indent",
+	"indent": "width first", "dict": "*", "test match": "ignorecase multiline",
+	"test search": "ignorecase multiline", "test regex": "ignorecase multiline", "test version": "operator",
+}
+
+// checkKeywords rejects a keyword argument the filter does not take.
+func checkKeywords(name string, args []any) error {
+	for _, a := range args {
+		k, ok := a.(kwarg)
+		if !ok || keywords[name] == "*" {
+			continue
+		}
+		if !slices.Contains(strings.Fields(keywords[name]), k.name) {
+			return fmt.Errorf("unexpected keyword argument %q", k.name)
+		}
+	}
+	return nil
+}
+
+// named prefixes f's errors with its name, checks keyword arguments and
+// turns a panic into an error.
 func named(name string, f exprFunc) exprFunc {
 	return func(args ...any) (out any, err error) {
 		defer func() {
@@ -71,6 +99,9 @@ func named(name string, f exprFunc) exprFunc {
 				out, err = nil, fmt.Errorf("%w: %s: %v", errInternal, name, r)
 			}
 		}()
+		if err := checkKeywords(name, args); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 		out, err = f(args...)
 		var undef *UndefinedError
 		if err != nil && !errors.As(err, &undef) {

@@ -225,3 +225,19 @@ func TestMoreFilters(t *testing.T) {
 		}
 	}
 }
+
+func TestKeywordArguments(t *testing.T) {
+	e := NewEvaluator()
+	for _, c := range []struct{ src, want string }{
+		{`name | upper(x=1)`, `upper: unexpected keyword argument "x"`},
+		{`nums | sort(revers=true)`, `sort: unexpected keyword argument "revers"`},
+		{`name is match("E", ignorecase=true)`, ""},
+		{`name is match("E", ignore=true)`, `test match: unexpected keyword argument "ignore"`},
+		{`f(k=)`, "keyword argument k has no value"},
+	} {
+		_, err := e.Eval(c.src, testVars())
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("Eval(%s) error = %v, want %q", c.src, err, c.want)
+		}
+	}
+}

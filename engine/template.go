@@ -169,7 +169,8 @@ func (e *Evaluator) renderString(s string, vars map[string]any, keepType bool) (
 		return nil, &ExprError{Expr: s, Err: err}
 	}
 	if src, ok := single(segs); ok && keepType {
-		return e.Eval(src, vars)
+		v, err := e.Eval(src, vars)
+		return copyValue(v), err
 	}
 	var b strings.Builder
 	for _, sg := range segs {
@@ -229,4 +230,24 @@ func (e *Evaluator) Render(v any, vars map[string]any) (any, error) {
 		return e.Render(out, vars)
 	}
 	return v, nil
+}
+
+// copyValue deep-copies maps and lists, so that a rendered value never
+// shares memory with the variables it came from.
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = copyValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyValue(e)
+		}
+		return out
+	}
+	return v
 }

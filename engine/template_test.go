@@ -260,3 +260,20 @@ func TestDocExamples(t *testing.T) {
 		t.Errorf("keepalived example = %q, %v; want %q", got, err, want)
 	}
 }
+
+func TestRenderResultIsACopy(t *testing.T) {
+	e := NewEvaluator()
+	vars := testVars()
+	got, err := e.Render("{{ cfg }}", vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.(map[string]any)["a"].(map[string]any)["b"] = 99
+	got.(map[string]any)["list"].([]any)[0] = "changed"
+	if b := vars["cfg"].(map[string]any)["a"].(map[string]any)["b"]; b != 7 {
+		t.Errorf("vars changed through the rendered value: b = %v", b)
+	}
+	if x := vars["cfg"].(map[string]any)["list"].([]any)[0]; x != "x" {
+		t.Errorf("vars changed through the rendered value: list[0] = %v", x)
+	}
+}
