@@ -90,7 +90,8 @@ func (e *Evaluator) Check(src string) error {
 	return err
 }
 
-// Eval runs the bare expression src over vars and returns its value.
+// Eval runs the bare expression src over vars and returns its value. The
+// value may share maps and lists with vars: treat it as read-only.
 func (e *Evaluator) Eval(src string, vars map[string]any) (any, error) {
 	prog, err := e.program(src)
 	if err != nil {
