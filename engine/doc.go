@@ -48,7 +48,11 @@
 //     in the engine; any other action is a module from the modules table,
 //     called with the host's connection (or delegate_to's, "localhost"
 //     being local), wrapped for become and environment, the role's files,
-//     check and diff flags and the backup suffix.
+//     check and diff flags and the backup suffix. Request.Render renders a
+//     template with every variable (hostvars included); Request.Vars holds
+//     the plain variables and the templated ones the arguments named,
+//     rendered (rendering all of them for each call would cost more than
+//     the call).
 //  5. Verdict: a module error is a failure, or unreachable when it wraps
 //     transport.ErrUnreachable; changed_when then failed_when (with the
 //     register name bound to this result) override the module's flags.

@@ -61,17 +61,13 @@ func (c *connCache) open(name string, cn inventory.Connection) (transport.Conn, 
 	return nil, fmt.Errorf("connect %s: unsupported connection type %q", name, cn.Type)
 }
 
-// close ends the SSH pool at the end of the run.
+// close ends the engine's SSH pool at the end of the run. Connections
+// returned by Options.Connect belong to the caller, who closes them.
 func (c *connCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pool != nil {
 		_ = c.pool.Close()
-	}
-	for _, conn := range c.conns {
-		if cl, ok := conn.(transport.Closer); ok && c.r.opts.Connect != nil {
-			_ = cl.Close()
-		}
 	}
 }
 
