@@ -154,3 +154,12 @@ func TestLoadCapsErrors(t *testing.T) {
 		t.Fatalf("want %d errors then \"too many errors\", got %v", maxErrors, err)
 	}
 }
+
+func TestLoadHostsTypoIsOneError(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{"site.yaml": "- hots: all\n  tasks: []\n"})
+	_, err := LoadPlaybook(filepath.Join(dir, "site.yaml"), LoadOptions{})
+	if err == nil || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), `did you mean "hosts"?`) {
+		t.Fatalf("error = %v; want the one typo error", err)
+	}
+}

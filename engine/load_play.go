@@ -158,7 +158,11 @@ func (l *loader) loadPlay(s src, n *yaml.Node) *Play {
 			continue
 		}
 		if !playKeys[kv.Key] {
-			l.errorf(s, kv.KeyN, "unknown play key %q%s", kv.Key, suggest(kv.Key, keysOf(playKeys)))
+			hint := suggest(kv.Key, keysOf(playKeys))
+			l.errorf(s, kv.KeyN, "unknown play key %q%s", kv.Key, hint)
+			if strings.Contains(hint, `"hosts"`) {
+				keys["hosts"] = pair{} // reported already: no "has no hosts" too
+			}
 			continue
 		}
 		keys[kv.Key] = kv
@@ -198,14 +202,14 @@ func (l *loader) playScalars(s src, p *Play, n *yaml.Node, keys map[string]pair,
 		p.Name, _ = l.str(s, kv.Value, "name")
 		l.checkTemplated(s, kv.Value, "name")
 	}
-	if kv, ok := keys["hosts"]; ok {
+	if kv, ok := keys["hosts"]; ok && kv.Value != nil {
 		hosts := l.strList(s, kv.Value, "hosts")
 		p.Hosts = strings.Join(hosts, ",")
 		l.checkTemplated(s, kv.Value, "hosts")
 		if strings.TrimSpace(p.Hosts) == "" {
 			l.errorf(s, kv.Value, "hosts: empty host pattern")
 		}
-	} else {
+	} else if !ok {
 		l.errorf(s, n, "play %q has no hosts", p.Name)
 	}
 	for _, kv := range order {
