@@ -2,6 +2,7 @@ package modules
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -84,4 +85,39 @@ func TestBlockinfileModule(t *testing.T) {
 	if !res.Failed || res.RC != 257 {
 		t.Errorf("missing file: %+v", res)
 	}
+}
+
+// FuzzBlockinfileIdempotent: applying the same block edit twice gives the
+// same text as once (block lines that are themselves marker lines are out
+// of scope, as in Ansible).
+func FuzzBlockinfileIdempotent(f *testing.F) {
+	f.Add("a\n", "x\ny", "", "", false)
+	f.Add("END\nfoo\nBEGIN\n", "x", "^foo", "", true)
+	f.Add("a", "", "", "BOF", false)
+	f.Fuzz(func(t *testing.T, text, block, after, before string, absent bool) {
+		a := BlockinfileArgs{Block: block, InsertAfter: after, InsertBefore: before}
+		if absent {
+			a.State = "absent"
+		}
+		e, err := newBlockEdit(a)
+		if err != nil {
+			t.Skip()
+		}
+		for _, l := range splitLines([]byte(block + "\n")) {
+			if l == e.begin || l == e.end {
+				t.Skip()
+			}
+		}
+		once := blockApply([]byte(text), e)
+		if twice := blockApply(once, e); string(twice) != string(once) {
+			t.Fatalf("not idempotent: %q -> %q -> %q", text, once, twice)
+		}
+		if !e.present && strings.Contains(string(once), e.begin+"") && strings.Contains(string(once), e.end) {
+			// A removal leaves at most unmatched markers: never a block.
+			b := strings.LastIndex(string(once), e.begin)
+			if en := strings.LastIndex(string(once), e.end); b >= 0 && en > b && (b == 0 || once[b-1] == '\n') && (en == 0 || once[en-1] == '\n') {
+				t.Fatalf("block still present after removal: %q -> %q", text, once)
+			}
+		}
+	})
 }

@@ -223,3 +223,21 @@ func TestCopyOwnerGroup(t *testing.T) {
 		t.Errorf("entry %+v", ch)
 	}
 }
+
+func TestCopyHostileNames(t *testing.T) {
+	dir := hostileDir(t)
+	for _, name := range []string{"new\nline", "-leading dash", "it's \"quoted\"", "$(touch pwned)", "`id`;rm -rf x", "tab\there", "\xff\xfe"} {
+		dest := filepath.Join(dir, name)
+		content := "content of " + name + "\n"
+		contract(t, Copy{}, dir, func() *Request {
+			return newReq(map[string]any{"content": content, "dest": dest, "mode": "0600"}, nil, nil)
+		})
+		if got := readString(t, dest); got != content {
+			t.Errorf("%q: got %q", name, got)
+		}
+	}
+	if _, err := os.Stat("pwned"); err == nil {
+		t.Fatal("a command substitution in a name ran")
+	}
+	assertNoTemp(t, dir)
+}

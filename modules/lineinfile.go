@@ -190,7 +190,9 @@ func linePresent(old []byte, e lineEdit) ([]byte, string) {
 	case e.insertBefore == "BOF" || e.insertAfter == "BOF":
 		lines = append([]string{e.line + "\n"}, lines...)
 	case e.insertAfter == "EOF" || idx1 == -1:
-		if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") && !strings.HasSuffix(lines[n-1], "\r") {
+		// Ansible also takes a final bare "\r" as a line end, which glues
+		// the new line to it and breaks idempotence; kplay does not.
+		if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") {
 			lines[n-1] += "\n"
 		}
 		lines = append(lines, e.line+"\n")
@@ -198,6 +200,12 @@ func linePresent(old []byte, e lineEdit) ([]byte, string) {
 		if idx1 == len(lines) {
 			if trimEOL(lines[idx1-1]) == e.line {
 				return old, ""
+			}
+			// Ansible appends here without ending the last line first,
+			// gluing the two lines together; kplay ends it, as Ansible
+			// does in its other append paths.
+			if !strings.HasSuffix(lines[idx1-1], "\n") {
+				lines[idx1-1] += "\n"
 			}
 			lines = append(lines, e.line+"\n")
 		} else {

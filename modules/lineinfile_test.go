@@ -2,6 +2,7 @@ package modules
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -37,6 +38,7 @@ func TestLinePresent(t *testing.T) {
 			LineinfileArgs{Regexp: ptr("^Listen "), InsertAfter: "^#Listen ", Line: ptr("Listen 8080")},
 			"#Listen 1\nListen 8080\n", "line replaced"},
 		{"insertafter at EOF match", "a\nb\n", LineinfileArgs{InsertAfter: "^b", Line: ptr("c")}, "a\nb\nc\n", "line added"},
+		{"insertafter the last line without newline", "a\nb", LineinfileArgs{InsertAfter: "^b", Line: ptr("c")}, "a\nb\nc\n", "line added"},
 		{"insertafter no match goes to EOF", "a\nb\n", LineinfileArgs{InsertAfter: "^zzz", Line: ptr("c")}, "a\nb\nc\n", "line added"},
 		{"insertbefore last match", "# Example\nx\n# Example\n",
 			LineinfileArgs{InsertBefore: "^# Example", Line: ptr("new")}, "# Example\nx\nnew\n# Example\n", "line added"},
@@ -144,5 +146,33 @@ func TestLineinfileModule(t *testing.T) {
 	}
 	contract(t, Lineinfile{}, dir, func() *Request {
 		return newReq(map[string]any{"path": p, "line": "Port 22", "state": "absent"}, nil, nil)
+	})
+}
+
+// FuzzLineinfileIdempotent checks the module's promise on the pure edit:
+// applying the same present edit twice gives the same text as once, when
+// the line has no line break and the regexp (if any) matches the line.
+func FuzzLineinfileIdempotent(f *testing.F) {
+	f.Add("a=1\nb\n", "^a=", "a=2", "", false)
+	f.Add("#Listen 1\n", "^Listen ", "Listen 8080", "^#Listen ", true)
+	f.Add("x", "", "x", "BOF", false)
+	f.Add("l\r\nl", "", "l", "^l", false)
+	f.Fuzz(func(t *testing.T, text, re, line, after string, first bool) {
+		if strings.ContainsAny(line, "\r\n") {
+			t.Skip()
+		}
+		a := LineinfileArgs{Line: &line, InsertAfter: after, FirstMatch: first}
+		if re != "" {
+			a.Regexp = &re
+		}
+		e, err := newLineEdit(a)
+		if err != nil || (e.re != nil && !e.re.MatchString(line)) {
+			t.Skip()
+		}
+		once, _ := linePresent([]byte(text), e)
+		twice, msg := linePresent(once, e)
+		if string(twice) != string(once) {
+			t.Fatalf("not idempotent (%s): %q -> %q -> %q", msg, text, once, twice)
+		}
 	})
 }

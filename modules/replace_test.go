@@ -64,3 +64,24 @@ func TestReplaceModule(t *testing.T) {
 		t.Errorf("missing file: %+v", res)
 	}
 }
+
+// FuzzReplaceText: any pattern, replacement template and text: no panic,
+// text outside the after/before section is kept, and with no match the
+// text is returned unchanged.
+func FuzzReplaceText(f *testing.F) {
+	f.Add("a\nb\n", `^(.)$`, `\1\1\g<1>\g<x>\`, "", "")
+	f.Add("x<a>y</a>z", `y`, `\g<`, "<a>", "</a>")
+	f.Fuzz(func(t *testing.T, text, re, repl, after, before string) {
+		r, sec, err := compileReplace(re, after, before)
+		if err != nil {
+			t.Skip()
+		}
+		got, n, changed := replaceText(text, r, repl, sec)
+		if !changed && got != text {
+			t.Fatalf("unchanged but different: %q -> %q", text, got)
+		}
+		if n == 0 && changed {
+			t.Fatalf("changed with no match")
+		}
+	})
+}
