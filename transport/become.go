@@ -70,13 +70,25 @@ func (c *becomeConn) Exec(ctx context.Context, cmd string, stdin io.Reader, stdo
 	if c.b.Method != "sudo" {
 		return fmt.Errorf("become %s with %s: method not supported (use sudo): %w", c.b.User, c.b.Method, ErrBecome)
 	}
-	f := &becomeFilter{w: orDiscard(stderr), events: make(chan bool, 4)}
+	f := &becomeFilter{w: orDiscard(stderr), events: make(chan bool, 4), started: make(chan struct{})}
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go c.feed(pw, stdin, f.events, done)
 	killed := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() { defer close(killed); c.killAsTarget(f.pidOrZero()) })
+	exited := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(killed)
+		// The ready line may still be on its way; without it the
+		// command has not started and there is nothing to kill as root.
+		select {
+		case <-f.started:
+		case <-exited:
+		case <-time.After(2 * time.Second):
+		}
+		c.killAsTarget(f.pidOrZero())
+	})
 	err := c.inner.Exec(ctx, c.command(cmd), pr, stdout, f)
+	close(exited)
 	if !stop() {
 		<-killed // the command is gone when Exec returns
 	}
@@ -159,6 +171,7 @@ type becomeFilter struct {
 	prompts int
 	ready   bool
 	pid     int
+	started chan struct{} // closed with ready
 }
 
 func (f *becomeFilter) pidOrZero() int {
@@ -187,6 +200,7 @@ func (f *becomeFilter) Write(p []byte) (int, error) {
 	}
 	f.pid, _ = strconv.Atoi(string(f.buf[i+len(becomeReady) : i+nl]))
 	f.ready = true
+	close(f.started)
 	f.send(true)
 	rest := f.buf[i+nl+1:]
 	f.buf = f.buf[:i]

@@ -143,7 +143,7 @@ func testCancel(t *testing.T, c Conn) {
 	go func() {
 		res <- c.Exec(ctx, "echo $$ > "+pidFile+".tmp && mv "+pidFile+".tmp "+pidFile+"; sleep 1000; echo done", nil, nil, nil)
 	}()
-	pgid := waitPID(t, pidFile)
+	pgid := pgidOf(t, waitPID(t, pidFile))
 	cancel()
 	select {
 	case err := <-res:
@@ -181,6 +181,22 @@ func waitPID(t *testing.T, file string) int {
 	}
 }
 
+// pgidOf reads the process group of a live pid from /proc: under become,
+// the shell that wrote its pid is not the group leader.
+func pgidOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatalf("command's shell %d: %v", pid, err)
+	}
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	g, err := strconv.Atoi(fields[2])
+	if err != nil {
+		t.Fatalf("stat of %d: %v", pid, err)
+	}
+	return g
+}
+
 // groupAlive reports whether any live (non-zombie) process is in group
 // pgid, reading /proc.
 func groupAlive(pgid int) bool {
@@ -192,7 +208,7 @@ func groupAlive(pgid int) bool {
 		}
 		i := bytes.LastIndexByte(b, ')')
 		fields := strings.Fields(string(b[i+1:]))
-		if len(fields) > 3 && fields[0] != "Z" && fields[3] == strconv.Itoa(pgid) {
+		if len(fields) > 2 && fields[0] != "Z" && fields[2] == strconv.Itoa(pgid) {
 			return true
 		}
 	}

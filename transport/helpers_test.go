@@ -1,6 +1,9 @@
 package transport
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"io"
 	"net"
 	"os"
@@ -88,4 +91,25 @@ func mustPublicKey(t *testing.T, keyFile string) ssh.PublicKey {
 		t.Fatal(err)
 	}
 	return s.PublicKey()
+}
+
+// writeEncryptedKey writes a new ed25519 key encrypted with pass.
+func writeEncryptedKey(t *testing.T, path, pass string) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte(pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -86,6 +86,7 @@ type Pool struct {
 	mu     sync.Mutex
 	conns  map[string]*SSH // by Config.Name
 	jumps  map[string]*SSH // jump hosts, by their spec
+	keys   map[string]*keyEntry
 	closed bool
 
 	cfgOnce sync.Once
@@ -101,6 +102,7 @@ func NewPool(opts Options) *Pool {
 		opts:  opts.withDefaults(),
 		conns: map[string]*SSH{},
 		jumps: map[string]*SSH{},
+		keys:  map[string]*keyEntry{},
 	}
 	p.hk = hostKeys{opts: &p.opts}
 	return p

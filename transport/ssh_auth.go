@@ -154,7 +154,7 @@ func (k *keySource) signers() ([]ssh.Signer, error) {
 	k.once.Do(func() {
 		k.list, k.notes, k.agent = k.pool.agentSigners()
 		for _, f := range k.files {
-			s, err := k.pool.loadKey(f)
+			s, err := k.pool.key(f)
 			switch {
 			case err == nil:
 				k.list = append(k.list, s)
@@ -195,6 +195,28 @@ func (p *Pool) agentSigners() ([]ssh.Signer, []string, io.Closer) {
 		return nil, []string{fmt.Sprintf("agent %s: %v", sock, err)}, nil
 	}
 	return list, []string{fmt.Sprintf("agent: %d keys", len(list))}, c
+}
+
+// keyEntry is one key file, loaded (and decrypted) once per pool.
+type keyEntry struct {
+	once   sync.Once
+	signer ssh.Signer
+	err    error
+}
+
+// key returns the signer of a key file, loading it on first use: an
+// encrypted key shared by a whole fleet is decrypted, and its passphrase
+// asked for, once per run.
+func (p *Pool) key(file string) (ssh.Signer, error) {
+	p.mu.Lock()
+	e, ok := p.keys[file]
+	if !ok {
+		e = &keyEntry{}
+		p.keys[file] = e
+	}
+	p.mu.Unlock()
+	e.once.Do(func() { e.signer, e.err = p.loadKey(file) })
+	return e.signer, e.err
 }
 
 // loadKey reads a private key file, asking for the passphrase of an

@@ -152,6 +152,11 @@ func (s *SSH) dial(ctx context.Context) (*ssh.Client, error) {
 	if err != nil {
 		return nil, Unreachable(name, err)
 	}
+	// Decrypting keys (bcrypt rounds) is local work: not under the
+	// network timeout.
+	for _, f := range t.keyFiles {
+		_, _ = s.pool.key(f)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.pool.opts.ConnectTimeout)
 	defer cancel()
 	addr := net.JoinHostPort(t.host, strconv.Itoa(t.port))

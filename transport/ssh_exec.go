@@ -95,7 +95,7 @@ func (s *SSH) session(ctx context.Context) (*ssh.Session, *ssh.Client, error) {
 }
 
 func (s *SSH) run(ctx context.Context, c *ssh.Client, sess *ssh.Session, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
-	pf := &pidFilter{w: orDiscard(stderr)}
+	pf := &pidFilter{w: orDiscard(stderr), known: make(chan struct{})}
 	sess.Stdout = orDiscard(stdout)
 	sess.Stderr = pf
 	in, err := sess.StdinPipe()
@@ -152,6 +152,13 @@ func (s *SSH) cancel(c *ssh.Client, sess *ssh.Session, pf *pidFilter, waitErr <-
 	if waitFor(waitErr, signalGrace) {
 		return
 	}
+	// The pid line may still be on its way (a slow login shell).
+	select {
+	case <-pf.known:
+	case <-waitErr:
+		return
+	case <-time.After(killGrace):
+	}
 	pid := pf.pidOrZero()
 	if pid <= 0 {
 		return
@@ -204,11 +211,12 @@ func orDiscard(w io.Writer) io.Writer {
 // and passes everything else through. If stderr does not start with the
 // marker (a chatty login shell), it passes all and knows no pid.
 type pidFilter struct {
-	w    io.Writer
-	mu   sync.Mutex
-	buf  []byte
-	done bool
-	got  int
+	w     io.Writer
+	mu    sync.Mutex
+	buf   []byte
+	done  bool
+	got   int
+	known chan struct{} // closed once the pid is known or never will be
 }
 
 func (f *pidFilter) Write(p []byte) (int, error) {
@@ -237,6 +245,9 @@ func (f *pidFilter) Write(p []byte) (int, error) {
 }
 
 func (f *pidFilter) flush(rest []byte) error {
+	if !f.done {
+		close(f.known)
+	}
 	f.done = true
 	f.buf = nil
 	_, err := writeAll(f.w, rest)

@@ -101,8 +101,10 @@ func TestDropDuringCommandIsUnreachableAndNotRerun(t *testing.T) {
 	c := newTestPool(t, testOptions(srv.KnownHosts)).Get(hostConfig(&srv.Host))
 	log := filepath.Join(t.TempDir(), "runs")
 	res := make(chan error, 1)
-	go func() { res <- c.Exec(t.Context(), "echo run >> "+log+"; sleep 3", nil, nil, nil) }()
-	waitFile(t, log)
+	go func() {
+		res <- c.Exec(t.Context(), "echo run >> "+log+"; touch "+log+".started; sleep 3", nil, nil, nil)
+	}()
+	waitFile(t, log+".started")
 	srv.DropConnections()
 	select {
 	case err := <-res:
@@ -302,5 +304,38 @@ func TestConnectTimeout(t *testing.T) {
 	err = newTestPool(t, opts).Get(cfg).Exec(t.Context(), "true", nil, nil, nil)
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("err = %v, want an unreachable timeout", err)
+	}
+}
+
+// TestEncryptedKeyAskedOnce: a fleet sharing one encrypted key asks for
+// its passphrase once per pool.
+func TestEncryptedKeyAskedOnce(t *testing.T) {
+	a, b := sshtest.NewServer(t, ""), sshtest.NewServer(t, "")
+	b.Name = "other"
+	key := filepath.Join(t.TempDir(), "enc")
+	signer := writeEncryptedKey(t, key, "pass phrase")
+	a.AuthorizeKey(signer.PublicKey())
+	b.AuthorizeKey(signer.PublicKey())
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	writeConcat(t, kh, a.KnownHosts, b.KnownHosts)
+	opts := testOptions(kh)
+	var mu sync.Mutex
+	asked := 0
+	opts.Passphrase = func(string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked++
+		return []byte("pass phrase"), nil
+	}
+	p := newTestPool(t, opts)
+	for _, s := range []*sshtest.Server{a, b} {
+		cfg := hostConfig(&s.Host)
+		cfg.KeyFiles = []string{key}
+		if err := p.Get(cfg).Exec(t.Context(), "true", nil, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if asked != 1 {
+		t.Errorf("passphrase asked %d times, want 1", asked)
 	}
 }

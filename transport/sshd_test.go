@@ -194,6 +194,9 @@ func TestSSHDPasswordAndSudo(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+	t.Run("conformance through sudo", func(t *testing.T) {
+		conformance(t, func(*testing.T) Conn { return WithBecome(c, Become{Password: sshtest.TestPassword}) }, nil)
+	})
 	t.Run("command failure is an exit error", func(t *testing.T) {
 		err := WithBecome(c, Become{Password: sshtest.TestPassword}).Exec(t.Context(), "exit 4", nil, nil, nil)
 		var ee *ExitError
