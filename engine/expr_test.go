@@ -83,6 +83,7 @@ func TestEvalBasics(t *testing.T) {
 		{`nothing ?? "dflt"`, "dflt"},
 		{`missing ?? "dflt"`, "dflt"},
 		{`cfg.a?.b`, 7},
+		{`nothing?.a`, nil},
 	})
 }
 

@@ -149,6 +149,9 @@ func TestRenderFile(t *testing.T) {
 		{`{{ .name | upper }} {{ default "x" .nothing }} {{ join "," .hosts }}`, "ETCD x m1,m2"},
 		{`{{ if .enabled }}on{{ else }}off{{ end }}`, "on"},
 		{`{{ sha256 "abc" | trunc 8 }}`, "ba7816bf"},
+		{`{{ if hasKey . "name" }}y{{ end }}{{ if hasKey . "nope" }}n{{ end }}`, "y"},
+		{`{{ has "m2" .hosts }} {{ contains "tc" .name }} {{ print .name .port }}`, "true true etcd2379"},
+		{`{{/* comment */}}x`, "x"},
 	}
 	for _, c := range cases {
 		got, err := e.RenderFile("t.tmpl", []byte(c.tmpl), vars)
