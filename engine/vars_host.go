@@ -34,21 +34,21 @@ func (r *runner) hostState(name string) *hostState {
 	return h
 }
 
-// lookupHost finds an inventory host; an unknown name (localhost used
-// without being in the inventory) becomes an implicit local host.
+// lookupHost finds an inventory host. A name the inventory does not know
+// (a delegate_to target given by address) is reached with the default
+// connection, except localhost and its addresses, which are local, as in
+// Ansible.
 func (r *runner) lookupHost(name string) *inventory.Host {
 	if r.inv != nil {
 		if h, ok := r.inv.Host(name); ok {
 			return h
 		}
 	}
-	return implicitHost(name)
-}
-
-func implicitHost(name string) *inventory.Host {
-	return &inventory.Host{Name: name, Vars: map[string]any{
-		"ansible_connection": "local", "inventory_hostname": name,
-	}}
+	switch name {
+	case "localhost", "127.0.0.1", "::1":
+		return &inventory.Host{Name: name, Vars: map[string]any{"ansible_connection": "local"}}
+	}
+	return &inventory.Host{Name: name, Vars: map[string]any{}}
 }
 
 // snapshot returns the host's run-time variable maps.
