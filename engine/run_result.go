@@ -134,6 +134,10 @@ func (p *playRun) record(tr *taskRun, h string, o *outcome) bool {
 	return false
 }
 
+// Map returns the result as a task's register: would store it, so that a
+// journal can keep it and --resume re-create the registered variable.
+func (res *TaskResult) Map() map[string]any { return resultMap(res) }
+
 // resultMap is the registered form of a result, as Ansible's: changed,
 // failed, skipped, rc, stdout(_lines), stderr(_lines), msg, cmd, results
 // for loops, plus the module's data keys at the top level.
