@@ -89,6 +89,8 @@ var badCases = []badCase{
 	{"missing copy src", "- hosts: all\n  tasks:\n    - copy: src=nope.txt dest=/b\n", nil, `site.yaml:3:13: task: copy: src "nope.txt" not found (looked in `},
 	{"import_role tasks_from missing", "- hosts: all\n  tasks:\n    - import_role: {name: a, tasks_from: nope}\n", map[string]string{"roles/a/tasks/main.yaml": "[]\n"}, `site.yaml:3:7: role "a" has no tasks file "nope"`},
 	{"import_tasks self", "- hosts: all\n  tasks:\n    - import_tasks: t.yaml\n", map[string]string{"t.yaml": "- import_tasks: t.yaml\n"}, "t.yaml: tasks file imports itself"},
+	{"required argument", "- hosts: all\n  tasks:\n    - template: {src: a.tmpl}\n", map[string]string{"templates/a.tmpl": "x\n"}, `site.yaml:3:7: task: template: missing required argument "dest"`},
+	{"missing script", "- hosts: all\n  tasks:\n    - script: nope.sh --fast\n", nil, `site.yaml:3:15: task: script: script "nope.sh" not found (looked in `},
 	{"when a mapping", "- hosts: all\n  tasks:\n    - command: ls\n      when: {a: 1}\n", nil, "site.yaml:4:13: when: want an expression (string or boolean), got a mapping"},
 }
 

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"reflect"
 	"sort"
+	"strings"
 
 	"github.com/kplay/kplay/modules"
 	yaml "go.yaml.in/yaml/v3"
@@ -56,8 +58,34 @@ func (l *loader) finishTask(c *taskCtx, t *Task, rt *rawTask) []*Task {
 		return []*Task{t}
 	}
 	l.checkArgNames(c, t, rt, modules.ArgNames(info.Args), info.FreeForm)
+	l.checkRequired(c, t, rt, info.Args)
 	l.checkSrcFile(c, t, rt)
 	return []*Task{t}
+}
+
+// checkRequired reports required arguments (tagged `arg:"name,required"`
+// in the module's argument struct) that the task does not give under any
+// of their names.
+func (l *loader) checkRequired(c *taskCtx, t *Task, rt *rawTask, proto any) {
+	typ := reflect.TypeOf(proto)
+	if typ == nil || typ.Kind() != reflect.Struct {
+		return
+	}
+	for i := 0; i < typ.NumField(); i++ {
+		tag, _ := typ.Field(i).Tag.Lookup("arg")
+		namesPart, opts, _ := strings.Cut(tag, ",")
+		if opts != "required" {
+			continue
+		}
+		given := false
+		for _, n := range strings.Split(namesPart, "|") {
+			_, ok := t.Args[n]
+			given = given || ok
+		}
+		if !given {
+			l.errorf(c.src, rt.action.KeyN, "%s: %s: missing required argument %q", label(t), t.Module, strings.Split(namesPart, "|")[0])
+		}
+	}
 }
 
 // argNode is the node an argument was written at, for messages: its value

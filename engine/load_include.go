@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kplay/kplay/modules"
+	"github.com/kplay/kplay/shell"
 )
 
 // IncludePath finds the tasks file that include_tasks or import_tasks of t
@@ -222,8 +223,18 @@ func (l *loader) includeFile(c *taskCtx, t *Task, rt *rawTask) {
 // checkSrcFile checks that the static src of template and copy exists,
 // and compiles template files.
 func (l *loader) checkSrcFile(c *taskCtx, t *Task, rt *rawTask) {
-	kind := map[string]string{"template": "templates", "copy": "files"}[t.Module]
+	kind := map[string]string{"template": "templates", "copy": "files", "script": "files"}[t.Module]
 	src, _ := t.Args["src"].(string)
+	argKey := "src"
+	if t.Module == "script" {
+		raw, _ := t.Args["_raw_params"].(string)
+		if words, err := shell.Split(raw); err == nil && len(words) > 0 {
+			src, argKey = words[0], "_raw_params"
+		}
+		if _, ok := t.Args["cmd"]; ok {
+			return
+		}
+	}
 	if kind == "" || src == "" || IsTemplated(src) {
 		return
 	}
@@ -232,7 +243,7 @@ func (l *loader) checkSrcFile(c *taskCtx, t *Task, rt *rawTask) {
 	}
 	fsys, name, err := FindFile(l.pb, t, kind, src)
 	if err != nil {
-		l.errorf(c.src, rt.argNode(t, "src"), "%s: %s: src %v", label(t), t.Module, err)
+		l.errorf(c.src, rt.argNode(t, argKey), "%s: %s: %s %v", label(t), t.Module, map[string]string{"src": "src", "_raw_params": "script"}[argKey], err)
 		return
 	}
 	if t.Module != "template" || l.eval == nil {
