@@ -2,12 +2,11 @@ package main
 
 import (
 	"errors"
-	"net"
 	"os/exec"
 	"strconv"
 	"testing"
-	"time"
 
+	"github.com/kplay/kplay/internal/sshtest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -31,9 +30,29 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
-			"freeport": cmdFreePort,
-			"waitport": cmdWaitPort,
 		},
+	})
+}
+
+// TestScriptSSH runs the transcripts of testdata/ssh against one real
+// OpenSSH sshd on 127.0.0.1 (skipped without sshd or root), whose address,
+// port, user and authorized key reach the scripts as SSH_ADDR, SSH_PORT,
+// SSH_USER and SSH_KEY.
+func TestScriptSSH(t *testing.T) {
+	h := sshtest.Start(t, 1)[0]
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/ssh",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("NO_COLOR", "")
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("SSH_ADDR", h.Addr)
+			env.Setenv("SSH_PORT", strconv.Itoa(h.Port))
+			env.Setenv("SSH_USER", h.User)
+			env.Setenv("SSH_KEY", h.KeyFile)
+			return nil
+		},
+		RequireExplicitExec: true,
+		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"exitcode": cmdExitCode},
 	})
 }
 
@@ -59,38 +78,5 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
-	}
-}
-
-// cmdFreePort is "freeport VAR": it sets VAR to a TCP port on 127.0.0.1
-// that was free a moment ago (for a test sshd).
-func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: freeport VAR")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
-	port := l.Addr().(*net.TCPAddr).Port
-	ts.Check(l.Close())
-	ts.Setenv(args[0], strconv.Itoa(port))
-}
-
-// cmdWaitPort is "waitport PORT": it waits (at most 10s) until something
-// listens on 127.0.0.1:PORT.
-func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitport PORT")
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", args[0]), time.Second)
-		if err == nil {
-			ts.Check(c.Close())
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("nothing listens on 127.0.0.1:%s after 10s: %v", args[0], err)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
