@@ -345,3 +345,62 @@ func TestWriteFileKeepsGroupWhenOnlyOwnerSet(t *testing.T) {
 		t.Errorf("empty attrs: uid %d gid %d, want both kept", fi.UID, fi.GID)
 	}
 }
+
+func TestWriteFileTempCollisionLeavesOtherFile(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "f")
+	tmp := filepath.Join(dir, ".f.kplay-fixed.tmp")
+	writeFile(t, tmp, "someone else's\n", 0o644)
+	var errb bytes.Buffer
+	err := (&transport.Local{}).Exec(t.Context(), writeScript(dest, tmp, WriteOptions{}), strings.NewReader("mine\n"), nil, &errb)
+	if rc := ExitCode(err); rc != rcTempExists {
+		t.Fatalf("got rc %d (%v: %s), want %d", rc, err, errb.String(), rcTempExists)
+	}
+	if readString(t, tmp) != "someone else's\n" {
+		t.Error("an existing file at the temp name was overwritten or removed")
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Error("dest written despite the collision")
+	}
+}
+
+// stallReader sends one chunk, then blocks until ctx ends.
+type stallReader struct {
+	ctx  context.Context
+	sent bool
+}
+
+func (r *stallReader) Read(b []byte) (int, error) {
+	if !r.sent {
+		r.sent = true
+		return copy(b, "partial content\n"), nil
+	}
+	<-r.ctx.Done()
+	return 0, r.ctx.Err()
+}
+
+func TestWriteFileCancelledMidStream(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "f")
+	writeFile(t, dest, "old\n", 0o644)
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		// Cancel once the temp file exists: the write is under way.
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if m, _ := filepath.Glob(filepath.Join(dir, ".*.kplay-*.tmp")); len(m) > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	err := WriteFile(ctx, &transport.Local{}, dest, &stallReader{ctx: ctx}, Attrs{})
+	if err == nil {
+		t.Fatal("cancelled write: want an error")
+	}
+	if readString(t, dest) != "old\n" {
+		t.Error("dest changed by a cancelled write")
+	}
+	assertNoTemp(t, dir)
+}

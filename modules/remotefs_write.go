@@ -61,7 +61,8 @@ const (
 // then renamed over path. Readers see the old or the new file, never a
 // partial one, and the new content is never readable by others before its
 // mode is set. Empty attrs keep an existing file's mode and owner; a new
-// file gets 0644.
+// file gets 0644. The rename replaces whatever is at path, a link
+// included: modules that write through links resolve path first.
 func WriteFile(ctx context.Context, c Conn, path string, r io.Reader, attrs Attrs) error {
 	_, err := WriteFileWith(ctx, c, path, r, WriteOptions{Attrs: attrs})
 	return err
