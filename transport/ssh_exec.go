@@ -70,9 +70,12 @@ func (s *SSH) session(ctx context.Context) (*ssh.Session, *ssh.Client, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		sess, err := c.NewSession()
+		sess, err := newSession(ctx, c)
 		if err == nil {
 			return sess, c, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
 		}
 		var oce *ssh.OpenChannelError
 		if errors.As(err, &oce) {
@@ -91,6 +94,31 @@ func (s *SSH) session(ctx context.Context) (*ssh.Session, *ssh.Client, error) {
 			return nil, nil, Unreachable(s.cfg.Name, fmt.Errorf("open session: %w", err))
 		}
 		redialed = true
+	}
+}
+
+// newSession opens a session, giving up when ctx ends (a hung server may
+// never answer; the keepalive then ends the connection).
+func newSession(ctx context.Context, c *ssh.Client) (*ssh.Session, error) {
+	type result struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := c.NewSession()
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.s != nil {
+				r.s.Close()
+			}
+		}()
+		return nil, ctx.Err()
 	}
 }
 
@@ -176,7 +204,9 @@ func (s *SSH) cancel(c *ssh.Client, sess *ssh.Session, pf *pidFilter, waitErr <-
 // killGroup signals process group pid from a second session. It bypasses
 // the session limit on purpose: sshd's default (10) leaves room above ours.
 func (s *SSH) killGroup(c *ssh.Client, sig string, pid int) error {
-	k, err := c.NewSession()
+	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
+	defer cancel()
+	k, err := newSession(ctx, c)
 	if err != nil {
 		return err
 	}

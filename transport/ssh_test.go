@@ -339,3 +339,32 @@ func TestEncryptedKeyAskedOnce(t *testing.T) {
 		t.Errorf("passphrase asked %d times, want 1", asked)
 	}
 }
+
+// TestCancelWhileServerHangs: on a silent link, a cancelled Exec returns
+// at once instead of waiting for the keepalive to give up.
+func TestCancelWhileServerHangs(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	px := newFreezeProxy(t, fmt.Sprintf("127.0.0.1:%d", srv.Port))
+	opts := testOptions(srv.KnownHosts)
+	opts.HostKeyMode = HostKeyInsecure // the proxy's port is not in known_hosts
+	cfg := hostConfig(&srv.Host)
+	cfg.Port = px.port
+	c := newTestPool(t, opts).Get(cfg)
+	if err := c.Exec(t.Context(), "true", nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	px.freeze()
+	ctx, cancel := context.WithCancel(t.Context())
+	res := make(chan error, 1)
+	go func() { res <- c.Exec(ctx, "true", nil, nil, nil) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-res:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Exec did not return within 10s of cancel")
+	}
+}
