@@ -25,6 +25,7 @@ var table = map[string]Info{
 	"file":            {Module: File{}, Args: FileArgs{}},
 	"get_url":         {Module: GetURL{}, Args: GetURLArgs{}},
 	"lineinfile":      {Module: Lineinfile{}, Args: LineinfileArgs{}},
+	"modprobe":        {Module: Modprobe{}, Args: ModprobeArgs{}},
 	"package":         {Module: Package{}, Args: PackageArgs{}},
 	"pki":             {Module: PKI{}, Args: PKIArgs{}},
 	"raw":             {Module: Raw{}, Args: RawArgs{}, FreeForm: true},
