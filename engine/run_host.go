@@ -292,16 +292,28 @@ func allTrue(s *scope, conds []string) (bool, error) {
 	return true, nil
 }
 
+// ignores reports the task's ignore_errors and ignore_unreachable, which
+// blocks pass on to their tasks.
+func (tr *taskRun) ignores() (errs, unreachable bool) {
+	errs, unreachable = tr.t.IgnoreErrs, tr.t.IgnoreUnrch || tr.p.play.IgnoreUnreachable
+	for _, b := range tr.f.blocks {
+		errs = errs || b.IgnoreErrs
+		unreachable = unreachable || b.IgnoreUnrch
+	}
+	return errs, unreachable
+}
+
 // finalize decides the engine's verdict from the result's flags.
 func (tr *taskRun) finalize(res *TaskResult) {
+	ignoreErrs, ignoreUnreachable := tr.ignores()
 	switch {
 	case res.Status == StatusUnreachable:
-		if tr.t.IgnoreUnrch || tr.p.play.IgnoreUnreachable {
+		if ignoreUnreachable {
 			res.Status = StatusIgnored
 		}
 	case res.Skipped:
 		res.Status = StatusSkipped
-	case res.Failed && tr.t.IgnoreErrs:
+	case res.Failed && ignoreErrs:
 		res.Status = StatusIgnored
 	case res.Failed:
 		res.Status = StatusFailed

@@ -412,3 +412,32 @@ func TestRunPauseInterrupted(t *testing.T) {
 		t.Errorf("exit %d, want 99", rep.ExitCode())
 	}
 }
+
+func TestRunBlockInheritance(t *testing.T) {
+	f := newFixture(t, "", map[string]string{"site.yaml": `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - block:
+        - name: inner fail
+          command: "false"
+        - name: inner env
+          shell: echo $B
+          register: e
+      ignore_errors: true
+      environment: {B: from-block}
+      when: inventory_hostname == 'h1'
+    - name: show
+      debug: {msg: "{{ e.stdout }}"}
+`})
+	rep := f.run(t)
+	if got := f.rec.results("inner fail"); !equal(got, []string{"h1:ignored"}) {
+		t.Errorf("inner fail = %v", got)
+	}
+	if got := f.rec.msgs("show"); !equal(got, []string{"h1=from-block"}) {
+		t.Errorf("show = %v", got)
+	}
+	if rep.ExitCode() != 0 {
+		t.Errorf("exit %d", rep.ExitCode())
+	}
+}
