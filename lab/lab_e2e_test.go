@@ -38,12 +38,15 @@ func mustSSH(t *testing.T, l *lab.Lab, host, cmd string) string {
 	return out
 }
 
+// TestMain lets tests share one lab (labtest.Shared) and tears it down.
+func TestMain(m *testing.M) { labtest.Main(m) }
+
 func TestLabHosts(t *testing.T) {
 	if _, err := exec.LookPath("ssh"); err != nil {
 		labtest.Skip(t)
 		t.Skip("no ssh client (make lab-deps)")
 	}
-	l := labtest.Start(t, 3)
+	l := labtest.Shared(t, 3)
 	for _, h := range l.Hosts() {
 		if got := mustSSH(t, l, h.Name, "hostname"); got != h.Name {
 			t.Errorf("%s: hostname = %q, want %q", h.Name, got, h.Name)
@@ -56,8 +59,8 @@ func TestLabHosts(t *testing.T) {
 			t.Errorf("%s: systemctl is-system-running = %q, want running or degraded", h.Name, got)
 		}
 	}
-	mustSSH(t, l, "h1", "echo mine > /opt/marker")
-	if out, err := sshOut(t, l, "h2", "cat /opt/marker"); err == nil {
+	mustSSH(t, l, "h1", "echo mine > /opt/marker-$PPID")
+	if out, err := sshOut(t, l, "h2", "ls /opt/marker-*"); err == nil {
 		t.Errorf("h2 sees h1's /opt/marker: %q", out)
 	}
 	if got := mustSSH(t, l, "h2", "ping -c1 -W2 h3 >/dev/null && echo ok"); got != "ok" {
@@ -66,7 +69,7 @@ func TestLabHosts(t *testing.T) {
 }
 
 func TestLabHostKeys(t *testing.T) {
-	l := labtest.Start(t, 2)
+	l := labtest.Shared(t, 3)
 	key, err := os.ReadFile(l.KeyFile())
 	if err != nil {
 		t.Fatal(err)
