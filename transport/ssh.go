@@ -124,6 +124,7 @@ func (p *Pool) Get(cfg Config) Conn {
 		return c
 	}
 	c := newSSH(p, cfg, 0)
+	c.closed = p.closed // a Conn handed out after Close never dials
 	p.conns[cfg.Name] = c
 	return c
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/crypto/ssh"
@@ -46,19 +47,23 @@ func (h *hostKeys) db() (ssh.HostKeyCallback, error) {
 // server does not present another type of key that would look "changed"),
 // and a function that reports the precise verification error, if any.
 func (h *hostKeys) callback(addr string) (ssh.HostKeyCallback, []string, func() error) {
+	var mu sync.Mutex
 	var failure error
-	report := func() error { return failure }
+	report := func() error { mu.Lock(); defer mu.Unlock(); return failure }
 	if h.opts.HostKeyMode == HostKeyInsecure {
 		return ssh.InsecureIgnoreHostKey(), nil, report
 	}
 	db, err := h.db()
 	if err != nil {
 		failure = hostKeyError{err}
-		return func(string, net.Addr, ssh.PublicKey) error { return failure }, nil, report
+		return func(string, net.Addr, ssh.PublicKey) error { return report() }, nil, report
 	}
 	cb := func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-		failure = h.check(db, hostname, remote, key)
-		return failure
+		err := h.check(db, hostname, remote, key)
+		mu.Lock()
+		defer mu.Unlock()
+		failure = err
+		return err
 	}
 	return cb, knownAlgorithms(db, addr), report
 }

@@ -241,6 +241,10 @@ func TestPoolGetSameConn(t *testing.T) {
 	if err := a.Exec(context.Background(), "true", nil, nil, nil); !errors.Is(err, ErrUnreachable) {
 		t.Errorf("Exec after Close = %v, want ErrUnreachable", err)
 	}
+	late := p.Get(Config{Name: "late"})
+	if err := late.Exec(context.Background(), "true", nil, nil, nil); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("Exec on a Conn got after Close = %v, want ErrUnreachable", err)
+	}
 }
 
 // TestAcceptNewParallel records the keys of many hosts, connecting at

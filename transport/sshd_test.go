@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -310,7 +311,21 @@ func TestSSHDLatency(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("first command (dial+auth+exec) %v; %d sequential `true` on one connection: %v each", first, n, time.Since(start)/n)
+	seq := time.Since(start) / n
+	start = time.Now()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Exec(t.Context(), "true", nil, nil, nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("first command (dial+auth+exec) %v; %d sequential `true` on one connection: %v each; %d at once (8 sessions): %v each",
+		first, n, seq, n, time.Since(start)/n)
 }
 
 func isZombie(pid int) bool {

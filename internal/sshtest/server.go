@@ -4,6 +4,24 @@
 // back a Host with everything a client needs: address, port, user, a
 // private key file it may use and a known_hosts file that lists the host's
 // key. Keys are generated per test; nothing is read from ~/.ssh.
+//
+// Use from another package's tests, e.g. the engine's:
+//
+//	hosts := sshtest.Start(t, 3) // skips without sshd or root
+//	pool := transport.NewPool(transport.Options{
+//		KnownHosts: []string{hosts[0].KnownHosts, hosts[1].KnownHosts, hosts[2].KnownHosts},
+//		SSHConfigFile: "none", AgentSocket: "none",
+//	})
+//	defer pool.Close()
+//	conn := pool.Get(transport.Config{Name: hosts[0].Name, Address: hosts[0].Addr,
+//		Port: hosts[0].Port, User: hosts[0].User, KeyFiles: []string{hosts[0].KeyFile}})
+//
+// Real sshd hosts log in as root by default (commands run on this machine,
+// as root, in a clean home: see Start); EnsureUser provides an
+// unprivileged user with a password. Host.Restart and Host.Stop simulate
+// an sshd restart and a host going down. The in-process Server adds
+// DropConnections (cut every link), Accepted and MaxActive (what the
+// client did), and needs neither root nor sshd.
 package sshtest
 
 import (
