@@ -145,34 +145,12 @@ func body(l string) string { return strings.TrimSuffix(l, "\n") }
 // at EOF.
 func linePresent(old []byte, e lineEdit) ([]byte, string) {
 	lines := splitLines(old)
-	idx0, idx1 := -1, -1
-	var m []int
-	matched := false
-	if e.re != nil {
-		for i, l := range lines {
-			if loc := e.re.FindStringSubmatchIndex(body(l)); loc != nil {
-				idx0, m, matched = i, loc, true
-				if e.firstMatch {
-					break
-				}
-			}
-		}
-	}
-	if e.search != nil {
-		for i, l := range lines {
-			if strings.Contains(l, *e.search) {
-				idx0, matched = i, true
-				if e.firstMatch {
-					break
-				}
-			}
-		}
-	}
+	idx0, m, matched := findMatch(lines, e)
+	idx1 := -1
 	if !matched {
 		idx0, idx1 = scanInsert(lines, e)
 	}
-	switch {
-	case idx0 != -1:
+	if idx0 != -1 {
 		newLine := e.line
 		if e.backrefs && m != nil {
 			newLine = pyExpand(e.line, e.re, body(lines[idx0]), m)
@@ -185,39 +163,74 @@ func linePresent(old []byte, e lineEdit) ([]byte, string) {
 		}
 		lines[idx0] = newLine
 		return []byte(strings.Join(lines, "")), "line replaced"
-	case e.backrefs:
+	}
+	if e.backrefs {
 		return old, "" // no match: nothing to expand the backrefs from
+	}
+	lines, added := insertLine(lines, e, idx1)
+	if !added {
+		return old, ""
+	}
+	return []byte(strings.Join(lines, "")), "line added"
+}
+
+// findMatch finds the line regexp or search_string picks: the last match,
+// or the first with firstmatch. m holds the regexp's submatch indexes.
+func findMatch(lines []string, e lineEdit) (idx int, m []int, matched bool) {
+	idx = -1
+	for i, l := range lines {
+		var hit bool
+		switch {
+		case e.re != nil:
+			loc := e.re.FindStringSubmatchIndex(body(l))
+			hit = loc != nil
+			if hit {
+				m = loc
+			}
+		case e.search != nil:
+			hit = strings.Contains(l, *e.search)
+		}
+		if hit {
+			idx, matched = i, true
+			if e.firstMatch {
+				break
+			}
+		}
+	}
+	return idx, m, matched
+}
+
+// insertLine adds the line at BOF, after or before the insert position
+// idx1 (-1: none found), or at EOF, unless it is already there.
+func insertLine(lines []string, e lineEdit, idx1 int) ([]string, bool) {
+	nl := e.line + "\n"
+	switch {
 	case e.insertBefore == "BOF" || e.insertAfter == "BOF":
-		lines = append([]string{e.line + "\n"}, lines...)
+		return append([]string{nl}, lines...), true
 	case e.insertAfter == "EOF" || idx1 == -1:
 		// Ansible also takes a final bare "\r" as a line end, which glues
 		// the new line to it and breaks idempotence; kplay does not.
-		if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") {
-			lines[n-1] += "\n"
+		endLast(lines)
+		return append(lines, nl), true
+	case e.insertAfter != "" && idx1 == len(lines):
+		if trimEOL(lines[idx1-1]) == e.line {
+			return lines, false
 		}
-		lines = append(lines, e.line+"\n")
-	case e.insertAfter != "":
-		if idx1 == len(lines) {
-			if trimEOL(lines[idx1-1]) == e.line {
-				return old, ""
-			}
-			// Ansible appends here without ending the last line first,
-			// gluing the two lines together; kplay ends it, as Ansible
-			// does in its other append paths.
-			if !strings.HasSuffix(lines[idx1-1], "\n") {
-				lines[idx1-1] += "\n"
-			}
-			lines = append(lines, e.line+"\n")
-		} else {
-			if trimEOL(lines[idx1]) == e.line {
-				return old, ""
-			}
-			lines = insertAt(lines, idx1, e.line+"\n")
-		}
-	default:
-		lines = insertAt(lines, idx1, e.line+"\n")
+		// Ansible appends here without ending the last line first, gluing
+		// the two lines together; kplay ends it, as its other paths do.
+		endLast(lines)
+		return append(lines, nl), true
+	case e.insertAfter != "" && trimEOL(lines[idx1]) == e.line:
+		return lines, false
 	}
-	return []byte(strings.Join(lines, "")), "line added"
+	return insertAt(lines, idx1, nl), true
+}
+
+// endLast makes sure the last line ends with a newline.
+func endLast(lines []string) {
+	if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") {
+		lines[n-1] += "\n"
+	}
 }
 
 // scanInsert finds an identical line (idx0) or the insertafter/insertbefore

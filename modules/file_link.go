@@ -1,0 +1,126 @@
+package modules
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/kplay/kplay/shell"
+)
+
+// fileLink makes path a symbolic link to src. An existing file is replaced
+// only with force, after being moved aside; a folder never is.
+func fileLink(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (Result, error) {
+	if a.Src == "" {
+		return Result{}, errors.New("file: src is required with state: link")
+	}
+	if fi.Kind == "link" && fi.LinkTarget == a.Src {
+		return Result{}, nil
+	}
+	switch {
+	case fi.Kind == "directory":
+		return Result{Failed: true, Msg: fmt.Sprintf("refusing to replace directory %s with a link", a.Path)}, nil
+	case fi.Exists && fi.Kind != "link" && !a.Force:
+		return Result{Failed: true, Msg: fmt.Sprintf("refusing to convert from %s to symlink for %s (use force)", fi.Kind, a.Path)}, nil
+	}
+	if !a.Force {
+		target := a.Src
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(a.Path), target)
+		}
+		if t, err := StatWith(ctx, req.Conn, target, StatOptions{Follow: true}); err != nil {
+			return Result{}, err
+		} else if !t.Exists {
+			return Result{Failed: true, Msg: fmt.Sprintf("src file %s does not exist, use force: true to link to it anyway", a.Src)}, nil
+		}
+	}
+	res := Result{Changed: true, Msg: "link created"}
+	if req.Diff {
+		res.Diff = []Diff{{Path: a.Path, Before: describe(fi), After: "link -> " + a.Src + "\n"}}
+	}
+	if req.Check {
+		res.Msg = "link would be created"
+		return res, nil
+	}
+	ch := fileChange(fi, "created")
+	if fi.Exists {
+		ch.Action = "modified"
+	}
+	if fi.Exists && fi.Kind != "link" {
+		b, err := moveAside(ctx, req.Conn, fi, backupSuffix(req), true)
+		if err != nil {
+			return Result{}, err
+		}
+		ch.Backup = b
+	}
+	if err := symlink(ctx, req.Conn, a.Src, a.Path); err != nil {
+		return Result{}, err
+	}
+	res.Changes = []Change{ch}
+	return res, nil
+}
+
+// symlink points link at target atomically: a new link under a temp name,
+// renamed over the old one.
+func symlink(ctx context.Context, c Conn, target, link string) error {
+	tmp, err := tempName(link)
+	if err != nil {
+		return err
+	}
+	cmd := "ln -s -- " + shell.Quote(target) + " " + shell.Quote(tmp) + " && mv -Tf -- " + shell.Quote(tmp) + " " + shell.Quote(link) +
+		" || { rm -f -- " + shell.Quote(tmp) + "; exit 1; }"
+	var errb bytes.Buffer
+	if err := c.Exec(ctx, cmd, nil, nil, &errb); err != nil {
+		return execErr("link", link, err, &errb)
+	}
+	return nil
+}
+
+func describe(fi FileInfo) string {
+	switch {
+	case !fi.Exists:
+		return "absent\n"
+	case fi.Kind == "link":
+		return "link -> " + fi.LinkTarget + "\n"
+	}
+	return fi.Kind + "\n"
+}
+
+// fileTouch creates an empty file or updates its times. As in Ansible, a
+// touch always reports a change (the times move).
+func fileTouch(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (Result, error) {
+	mode, err := a.Mode.resolve(fi.Mode, "0644", fi.Kind == "directory")
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Changed: true, Msg: "file touched"}
+	if !fi.Exists {
+		res.Msg = "file created"
+		if mode == "" {
+			mode = "0644"
+		}
+		if req.Diff {
+			res.Diff = []Diff{{Path: a.Path, Before: "absent\n", After: "file\n"}}
+		}
+	}
+	if req.Check {
+		return res, nil
+	}
+	cmd := "umask 022; touch -- " + shell.Quote(a.Path)
+	var errb bytes.Buffer
+	if err := req.Conn.Exec(ctx, cmd, nil, nil, &errb); err != nil {
+		return Result{}, execErr("touch", a.Path, err, &errb)
+	}
+	delta, _ := attrsToApply(fi, Attrs{Mode: mode, Owner: a.Owner, Group: a.Group})
+	if err := SetAttrs(ctx, req.Conn, a.Path, delta); err != nil {
+		return Result{}, err
+	}
+	ch := fileChange(fi, "attrs")
+	if !fi.Exists {
+		ch.Action = "created"
+	}
+	res.Changes = []Change{ch}
+	return res, nil
+}
