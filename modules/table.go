@@ -24,6 +24,7 @@ var table = map[string]Info{
 	"fetch":           {Module: Fetch{}, Args: FetchArgs{}},
 	"file":            {Module: File{}, Args: FileArgs{}},
 	"get_url":         {Module: GetURL{}, Args: GetURLArgs{}},
+	"hostname":        {Module: Hostname{}, Args: HostnameArgs{}},
 	"lineinfile":      {Module: Lineinfile{}, Args: LineinfileArgs{}},
 	"modprobe":        {Module: Modprobe{}, Args: ModprobeArgs{}},
 	"package":         {Module: Package{}, Args: PackageArgs{}},
