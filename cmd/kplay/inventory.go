@@ -26,6 +26,7 @@ func loadInventory(path string, stderr io.Writer) (*inventory.Inventory, error) 
 			if err != nil {
 				return nil, withCode(exitError, fmt.Errorf("implicit inventory: %w", err))
 			}
+			fmt.Fprintf(stderr, "[WARNING]: no -i and no ./%s: only the implicit localhost is available (it does not match 'all')\n", defaultInventory)
 			return inv, nil
 		}
 		path = defaultInventory
