@@ -63,8 +63,10 @@ func (File) Run(ctx context.Context, req *Request) (Result, error) {
 		res, err = fileLink(ctx, req, a, fi)
 	case "touch":
 		res, err = fileTouch(ctx, req, a, fi)
+	case "hard":
+		res, err = fileHard(ctx, req, a, fi)
 	default:
-		return Result{}, fmt.Errorf("file: unsupported state %q (absent, directory, file, link, touch)", a.State)
+		return Result{}, fmt.Errorf("file: unsupported state %q (absent, directory, file, hard, link, touch)", a.State)
 	}
 	if err == nil {
 		if res.Data == nil {

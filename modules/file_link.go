@@ -124,3 +124,53 @@ func fileTouch(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (Resu
 	res.Changes = []Change{ch}
 	return res, nil
 }
+
+// fileHard makes path a hard link to src (same inode). An existing file
+// that is not already that link is replaced only with force, after being
+// moved aside.
+func fileHard(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (Result, error) {
+	if a.Src == "" {
+		return Result{}, errors.New("file: src is required with state: hard")
+	}
+	src, err := StatWith(ctx, req.Conn, a.Src, StatOptions{Follow: true})
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case !src.Exists || src.Kind == "directory":
+		return Result{Failed: true, Msg: fmt.Sprintf("src %s must be an existing file for a hard link", a.Src)}, nil
+	case fi.Exists && fi.Kind == "file" && fi.Inode == src.Inode && fi.Device == src.Device:
+		return Result{}, nil
+	case fi.Kind == "directory":
+		return Result{Failed: true, Msg: fmt.Sprintf("refusing to replace directory %s with a hard link", a.Path)}, nil
+	case fi.Exists && !a.Force:
+		return Result{Failed: true, Msg: fmt.Sprintf("refusing to replace %s %s with a hard link (use force)", fi.Kind, a.Path)}, nil
+	}
+	res := Result{Changed: true, Msg: "hard link created"}
+	if req.Diff {
+		res.Diff = []Diff{{Path: a.Path, Before: describe(fi), After: "hard link to " + a.Src + "\n"}}
+	}
+	if req.Check {
+		res.Msg = "hard link would be created"
+		return res, nil
+	}
+	ch := fileChange(fi, "created")
+	if fi.Exists {
+		ch.Action = "modified"
+		if ch.Backup, err = moveAside(ctx, req.Conn, fi, backupSuffix(req), true); err != nil {
+			return Result{}, err
+		}
+	}
+	tmp, err := tempName(a.Path)
+	if err != nil {
+		return Result{}, err
+	}
+	cmd := "ln -- " + shell.Quote(a.Src) + " " + shell.Quote(tmp) + " && mv -f -- " + shell.Quote(tmp) + " " + shell.Quote(a.Path) +
+		" || { rm -f -- " + shell.Quote(tmp) + "; exit 1; }"
+	var errb bytes.Buffer
+	if err := req.Conn.Exec(ctx, cmd, nil, nil, &errb); err != nil {
+		return Result{}, execErr("hard link", a.Path, err, &errb)
+	}
+	res.Changes = []Change{ch}
+	return res, nil
+}

@@ -169,3 +169,32 @@ func TestFileTouch(t *testing.T) {
 		t.Errorf("second touch: %+v", res)
 	}
 }
+
+func TestFileHardLink(t *testing.T) {
+	dir := hostileDir(t)
+	src := filepath.Join(dir, "data")
+	writeFile(t, src, "shared\n", 0o644)
+	l := filepath.Join(dir, "hard link")
+	first := contract(t, File{}, dir, func() *Request {
+		return newReq(map[string]any{"path": l, "src": src, "state": "hard"}, nil, nil)
+	})
+	if ch := first.Changes[0]; ch.Existed || ch.Action != "created" {
+		t.Errorf("entry %+v", ch)
+	}
+	a, _ := os.Stat(src)
+	b, _ := os.Stat(l)
+	if !os.SameFile(a, b) {
+		t.Error("not the same file")
+	}
+	other := filepath.Join(dir, "other")
+	writeFile(t, other, "mine\n", 0o600)
+	if res := runModule(t, File{}, newReq(map[string]any{"path": other, "src": src, "state": "hard"}, nil, nil)); !res.Failed {
+		t.Error("hard link over a file without force: want failed")
+	}
+	first = contract(t, File{}, dir, func() *Request {
+		return newReq(map[string]any{"path": other, "src": src, "state": "hard", "force": true}, nil, nil)
+	})
+	if ch := first.Changes[0]; !ch.Existed || readString(t, ch.Backup) != "mine\n" {
+		t.Errorf("entry %+v, want the old file moved aside", ch)
+	}
+}
