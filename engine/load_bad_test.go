@@ -91,6 +91,7 @@ var badCases = []badCase{
 	{"import_tasks self", "- hosts: all\n  tasks:\n    - import_tasks: t.yaml\n", map[string]string{"t.yaml": "- import_tasks: t.yaml\n"}, "t.yaml: tasks file imports itself"},
 	{"required argument", "- hosts: all\n  tasks:\n    - template: {src: a.tmpl}\n", map[string]string{"templates/a.tmpl": "x\n"}, `site.yaml:3:7: task: template: missing required argument "dest"`},
 	{"missing script", "- hosts: all\n  tasks:\n    - script: nope.sh --fast\n", nil, `site.yaml:3:15: task: script: script "nope.sh" not found (looked in `},
+	{"keyword on role entry", "- hosts: all\n  roles: [{role: a, delegate_to: x}]\n", map[string]string{"roles/a/tasks/main.yaml": "[]\n"}, `site.yaml:2:21: keyword "delegate_to" is not supported on a role reference`},
 	{"when a mapping", "- hosts: all\n  tasks:\n    - command: ls\n      when: {a: 1}\n", nil, "site.yaml:4:13: when: want an expression (string or boolean), got a mapping"},
 }
 

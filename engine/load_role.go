@@ -261,7 +261,16 @@ func (l *loader) roleRefKey(s src, ref *RoleRef, kv pair) {
 		ref.When = l.conds(s, kv.Value, "when")
 	case "tags":
 		ref.Tags = l.tags(s, kv.Value)
+	case "become":
+		ref.Become = l.boolPtr(s, kv.Value, kv.Key)
+	case "become_user":
+		ref.BecomeUser, _ = l.str(s, kv.Value, kv.Key)
+		l.checkTemplated(s, kv.Value, kv.Key)
 	default:
+		if taskKeys[kv.Key] || unsupportedTaskKeys[kv.Key] != "" {
+			l.errorf(s, kv.KeyN, "keyword %q is not supported on a role reference (only when, tags, vars, become, become_user); set it on the role's tasks", kv.Key)
+			return
+		}
 		if !validVarName(kv.Key) {
 			l.errorf(s, kv.KeyN, "role parameter %q is not a valid variable name", kv.Key)
 			return
@@ -306,6 +315,7 @@ func (l *loader) expandRole(ref *RoleRef, when, tags []string, seen map[string]b
 	}
 	fold(ref.Role.Tasks, when, tags)
 	tasks = append(tasks, ref.Role.Tasks...)
+	applyImport(tasks, &Task{Become: ref.Become, BecomeUser: ref.BecomeUser})
 	handlers = append(handlers, ref.Role.Handlers...)
 	return tasks, handlers
 }

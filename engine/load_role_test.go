@@ -24,7 +24,7 @@ func TestLoadRoleLayout(t *testing.T) {
 		"site.yaml": `
 - hosts: all
   roles:
-    - {role: web, when: y, tags: [w], port: 80}
+    - {role: web, when: y, tags: [w], port: 80, become: true}
   tasks:
     - name: play task
       debug: msg=p
@@ -55,6 +55,8 @@ func TestLoadRoleLayout(t *testing.T) {
 		{"dbclient when", p.Tasks[1].When, []string{"y", "x"}},
 		{"dbclient params", p.Tasks[1].Role.Params, map[string]any{"db": "main"}},
 		{"web tags", p.Tasks[2].Tags, []string{"w"}},
+		{"web become", *p.Tasks[2].Become, true},
+		{"dep inherits become", *p.Tasks[1].Become, true},
 		{"imported when", p.Tasks[3].When, []string{"y", "z"}},
 		{"play task untouched", p.Tasks[4].When, []string(nil)},
 		{"defaults", web.Defaults, map[string]any{"port": 8080, "name": "web"}},

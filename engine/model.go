@@ -76,6 +76,10 @@ type RoleRef struct {
 	When []string
 	Tags []string
 	Role *Role
+	// Become and BecomeUser given on the reference apply to each of the
+	// role's tasks that does not set its own (folded in at load time).
+	Become     *bool
+	BecomeUser string
 }
 
 // Role is a loaded role. FS is rooted at the role folder (tasks/, files/,
