@@ -214,7 +214,12 @@ func (s *scope) resolve(name string, depth int) {
 	}
 	v, err := s.ev.Render(raw, s.out)
 	if err != nil {
-		s.fail(name, fmt.Errorf("variable %q: %w", name, s.explain(err)))
+		if undefinedRoot(err) == name {
+			err = fmt.Errorf("variable %q refers to itself", name)
+		} else {
+			err = fmt.Errorf("variable %q: %w", name, s.explain(err))
+		}
+		s.fail(name, err)
 		return
 	}
 	s.out[name] = v
@@ -232,17 +237,26 @@ func (s *scope) fail(name string, err error) {
 // explain replaces an undefined-variable error by the error of the
 // variable that could not be rendered, which is the real cause.
 func (s *scope) explain(err error) error {
-	var ee *ExprError
-	if errors.As(err, &ee) && ee.Undefined != "" {
-		root := ee.Undefined
-		if i := strings.IndexAny(root, ".["); i > 0 {
-			root = root[:i]
-		}
+	if root := undefinedRoot(err); root != "" {
 		if cause, ok := s.errs[root]; ok {
 			return cause
 		}
 	}
 	return err
+}
+
+// undefinedRoot returns the variable name of an undefined-variable error
+// ("a" for a.b[0]), or "".
+func undefinedRoot(err error) string {
+	var ee *ExprError
+	if !errors.As(err, &ee) || ee.Undefined == "" {
+		return ""
+	}
+	root := ee.Undefined
+	if i := strings.IndexAny(root, ".["); i > 0 {
+		root = root[:i]
+	}
+	return root
 }
 
 // eval evaluates a bare expression (when, until, failed_when, loop).
