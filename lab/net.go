@@ -154,3 +154,10 @@ func linkUp(h Host) bool {
 	v, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(string(data), "0x")), 16, 32)
 	return err == nil && v&1 == 1
 }
+
+// CheckSubnet says whether the /24 a lab of that name would use is free
+// here (or already on the lab's own bridge), so that tests can pick names
+// that do not clash with a lab already running.
+func CheckSubnet(name string) error {
+	return checkBridgeAddr(planNet(name, 1))
+}

@@ -18,6 +18,10 @@ func TestTerminateChecksCmdline(t *testing.T) {
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 	pid := cmd.Process.Pid
+	// the new argv shows in /proc a moment after exec: wait for it, bounded
+	for deadline := time.Now().Add(5 * time.Second); !pidMatches(pid, "sleep", "37") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !pidMatches(pid, "sleep", "37") {
 		t.Fatalf("pidMatches(sleep 37) = false, argv %q", cmdlineOf(pid))
 	}

@@ -85,7 +85,7 @@ func Start(t testing.TB, n int) *lab.Lab {
 	t.Helper()
 	Skip(t)
 	dir := t.TempDir() // removed after Down, which is registered later
-	name := fmt.Sprintf("t%d-%d", os.Getpid()%100000, seq.Add(1))
+	name := freeName("t")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	l, err := lab.Up(ctx, lab.Config{Name: name, Hosts: n, Dir: dir, Log: logWriter{t}})
@@ -100,6 +100,18 @@ func Start(t testing.TB, n int) *lab.Lab {
 		}
 	})
 	return l
+}
+
+// freeName picks a unique lab name whose subnet no running lab uses.
+func freeName(prefix string) string {
+	var name string
+	for range 50 {
+		name = fmt.Sprintf("%s%d-%d", prefix, os.Getpid()%100000, seq.Add(1))
+		if lab.CheckSubnet(name) == nil {
+			break
+		}
+	}
+	return name
 }
 
 // logWriter sends the lab's progress lines to the test log.

@@ -73,7 +73,7 @@ func upShared(n int) (*lab.Lab, string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	name := fmt.Sprintf("s%d", os.Getpid()%100000)
+	name := freeName("s")
 	l, err := lab.Up(ctx, lab.Config{Name: name, Hosts: n, Dir: dir})
 	if err != nil {
 		os.RemoveAll(dir)
