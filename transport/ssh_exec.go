@@ -237,17 +237,22 @@ func orDiscard(w io.Writer) io.Writer {
 	return w
 }
 
-// pidFilter removes the pid line the command line prints first on stderr
-// and passes everything else through. If stderr does not start with the
-// marker (a chatty login shell), it passes all and knows no pid.
+// pidFilter removes the pid line the command line prints on stderr before
+// the command runs, and passes everything else through. Lines that sshd or
+// a chatty login shell print before it ("Could not chdir to home
+// directory") pass through unchanged; after pidScanLimit bytes without the
+// marker it gives up and knows no pid.
 type pidFilter struct {
-	w     io.Writer
-	mu    sync.Mutex
-	buf   []byte
-	done  bool
-	got   int
-	known chan struct{} // closed once the pid is known or never will be
+	w       io.Writer
+	mu      sync.Mutex
+	buf     []byte
+	scanned int
+	done    bool
+	got     int
+	known   chan struct{} // closed once the pid is known or never will be
 }
+
+const pidScanLimit = 8 << 10
 
 func (f *pidFilter) Write(p []byte) (int, error) {
 	f.mu.Lock()
@@ -256,22 +261,27 @@ func (f *pidFilter) Write(p []byte) (int, error) {
 		return writeAll(f.w, p)
 	}
 	f.buf = append(f.buf, p...)
-	n := len(p)
-	if len(f.buf) < len(pidMarker) && bytes.HasPrefix([]byte(pidMarker), f.buf) {
-		return n, nil
-	}
-	if !bytes.HasPrefix(f.buf, []byte(pidMarker)) {
-		return n, f.flush(f.buf)
-	}
-	nl := bytes.IndexByte(f.buf, '\n')
-	if nl < 0 {
-		if len(f.buf) > 64 {
-			return n, f.flush(f.buf)
+	for {
+		nl := bytes.IndexByte(f.buf, '\n')
+		if nl < 0 {
+			break
 		}
-		return n, nil
+		if rest, ok := bytes.CutPrefix(f.buf[:nl], []byte(pidMarker)); ok {
+			if pid, err := strconv.Atoi(string(rest)); err == nil {
+				f.got = pid
+				return len(p), f.flush(f.buf[nl+1:])
+			}
+		}
+		if _, err := writeAll(f.w, f.buf[:nl+1]); err != nil {
+			return len(p), err
+		}
+		f.scanned += nl + 1
+		f.buf = f.buf[nl+1:]
 	}
-	f.got, _ = strconv.Atoi(string(f.buf[len(pidMarker):nl]))
-	return n, f.flush(f.buf[nl+1:])
+	if f.scanned+len(f.buf) > pidScanLimit {
+		return len(p), f.flush(f.buf)
+	}
+	return len(p), nil
 }
 
 func (f *pidFilter) flush(rest []byte) error {

@@ -372,3 +372,36 @@ func TestCancelWhileServerHangs(t *testing.T) {
 		t.Fatal("Exec did not return within 10s of cancel")
 	}
 }
+
+func TestPIDFilter(t *testing.T) {
+	tests := []struct {
+		name   string
+		chunks []string
+		want   string
+		pid    int
+	}{
+		{"marker first", []string{pidMarker + "42\nreal\n"}, "real\n", 42},
+		{"split marker", []string{"kplay-", "pid:7", "\nx"}, "x", 7},
+		{"chatter before", []string{"Could not chdir to home directory /h\n", pidMarker + "9\nout"}, "Could not chdir to home directory /h\nout", 9},
+		{"no marker, short", []string{"abc"}, "abc", 0},
+		{"bad pid", []string{pidMarker + "x\nrest\n"}, pidMarker + "x\nrest\n", 0},
+		{"gives up", []string{strings.Repeat("y", pidScanLimit+1), "\n" + pidMarker + "1\n"}, strings.Repeat("y", pidScanLimit+1) + "\n" + pidMarker + "1\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			f := &pidFilter{w: &out, known: make(chan struct{})}
+			for _, c := range tt.chunks {
+				if n, err := f.Write([]byte(c)); n != len(c) || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			if err := f.finish(); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.want || f.pidOrZero() != tt.pid {
+				t.Errorf("out %q pid %d, want %q %d", out.String(), f.pidOrZero(), tt.want, tt.pid)
+			}
+		})
+	}
+}
