@@ -2,6 +2,9 @@ package main
 
 import (
 	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
 	"reflect"
 	"strings"
 	"testing"
@@ -160,5 +163,42 @@ func FuzzParseArgs(f *testing.F) {
 		}
 		_, _ = parseExtraVars(safe)
 		_ = commaList(fl.tags)
+	})
+}
+
+// TestTranscriptsUseEveryFlag keeps the transcripts complete: every
+// spelling of every flag is typed in at least one kplay command line.
+func TestTranscriptsUseEveryFlag(t *testing.T) {
+	var lines []string
+	for _, dir := range []string{"testdata/script", "testdata/ssh"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.txtar"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range strings.Split(string(data), "\n") {
+				if regexp.MustCompile(`^(exec|exitcode \d+) kplay `).MatchString(l) {
+					lines = append(lines, l)
+				}
+			}
+		}
+	}
+	if len(lines) < 50 {
+		t.Fatalf("found only %d kplay command lines in the transcripts", len(lines))
+	}
+	text := strings.Join(lines, "\n")
+	var f playFlags
+	newPlayFlagSet(&f).VisitAll(func(fl *flag.Flag) {
+		name := regexp.QuoteMeta(fl.Name)
+		if fl.Name == "v" {
+			name = "v+"
+		}
+		if !regexp.MustCompile(`(?m)\s--?` + name + `(=|\s|$)`).MatchString(text) {
+			t.Errorf("no transcript types -%s", fl.Name)
+		}
 	})
 }
