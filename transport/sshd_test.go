@@ -280,6 +280,26 @@ func TestSSHDProxyJump(t *testing.T) {
 	}
 }
 
+// TestSSHDProxyJumpChain goes through two jump hosts given as one
+// comma-separated ProxyJump, as ssh -J a,b does.
+func TestSSHDProxyJumpChain(t *testing.T) {
+	hs := sshtest.Start(t, 3)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	writeConcat(t, kh, hs[0].KnownHosts, hs[1].KnownHosts, hs[2].KnownHosts)
+	for _, h := range hs[:2] {
+		h.AuthorizeKey(t, mustPublicKey(t, hs[2].KeyFile)) // jumps try the target's key
+	}
+	cfg := hostConfig(hs[2])
+	cfg.ProxyJump = fmt.Sprintf("root@%s:%d,root@%s:%d", hs[0].Addr, hs[0].Port, hs[1].Addr, hs[1].Port)
+	var out bytes.Buffer
+	if err := newTestPool(t, testOptions(kh)).Get(cfg).Exec(t.Context(), "echo ok", nil, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "ok\n" {
+		t.Errorf("out = %q", out.String())
+	}
+}
+
 // TestSSHDReconnectAfterRestart restarts sshd between two commands.
 func TestSSHDReconnectAfterRestart(t *testing.T) {
 	h := sshtest.Start(t, 1)[0]
