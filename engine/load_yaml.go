@@ -194,6 +194,9 @@ func (c *converter) key(k *yaml.Node) (string, error) {
 }
 
 func (c *converter) scalar(n *yaml.Node) (any, error) {
+	if b, ok := yaml11Bool(n); ok {
+		return b, nil
+	}
 	switch n.Tag {
 	case "!!str", "!unsafe", "!!binary", "!!timestamp":
 		return n.Value, nil
@@ -243,6 +246,22 @@ func (c *converter) integer(n *yaml.Node) (any, error) {
 
 func (c *converter) errAt(n *yaml.Node, msg string) error {
 	return &LoadError{Pos: Pos{File: c.file, Line: n.Line, Col: n.Column}, Msg: msg}
+}
+
+// yaml11Bool reads the plain yes/no/on/off spellings that YAML 1.1 (and
+// so Ansible) takes for booleans and YAML 1.2 leaves as strings, so that
+// "enabled: no" is false in a kplay playbook as in an Ansible one.
+func yaml11Bool(n *yaml.Node) (bool, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || n.Style != 0 {
+		return false, false
+	}
+	switch n.Value {
+	case "yes", "Yes", "YES", "on", "On", "ON":
+		return true, true
+	case "no", "No", "NO", "off", "Off", "OFF":
+		return false, true
+	}
+	return false, false
 }
 
 // resolve follows aliases to the node they name (bounded, for a cyclic

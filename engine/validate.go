@@ -149,7 +149,9 @@ func (l *loader) conds(s src, n *yaml.Node, what string) []string {
 			continue
 		}
 		e := strings.TrimSpace(ir.Value)
-		if ir.Tag == "!!bool" {
+		if b, ok := yaml11Bool(ir); ok {
+			e = strconv.FormatBool(b)
+		} else if ir.Tag == "!!bool" {
 			b, _ := modules.ToBool(e)
 			e = strconv.FormatBool(b)
 		}
