@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -54,8 +55,12 @@ func report(err error, stderr io.Writer) int {
 	if err == errHelp {
 		return exitOK
 	}
-	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(stderr, "kplay: %s\n", msg)
+	// Joined errors (several problems in one playbook) come one per line,
+	// each line prefixed so that it reads on its own.
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line != "" {
+			fmt.Fprintf(stderr, "kplay: %s\n", line)
+		}
 	}
 	return codeOf(err)
 }
