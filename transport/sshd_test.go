@@ -175,25 +175,7 @@ func TestSSHDPasswordAndSudo(t *testing.T) {
 		}
 	})
 	t.Run("cancel ends the root command", func(t *testing.T) {
-		b := WithBecome(c, Become{Password: sshtest.TestPassword})
-		pidFile := filepath.Join(t.TempDir(), "pid")
-		ctx, cancel := context.WithCancel(t.Context())
-		res := make(chan error, 1)
-		go func() {
-			res <- b.Exec(ctx, "sleep 1000 & echo $! > "+pidFile+".tmp; mv "+pidFile+".tmp "+pidFile+"; wait", nil, nil, nil)
-		}()
-		pid := waitPID(t, pidFile)
-		cancel()
-		if err := <-res; !errors.Is(err, context.Canceled) {
-			t.Errorf("err = %v, want context.Canceled", err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for syscall.Kill(pid, 0) == nil && !isZombie(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("sleep (pid %d, run as root through sudo) still alive 10s after cancel", pid)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testBecomeCancel(t, WithBecome(c, Become{Password: sshtest.TestPassword}))
 	})
 	t.Run("conformance through sudo", func(t *testing.T) {
 		conformance(t, func(*testing.T) Conn { return WithBecome(c, Become{Password: sshtest.TestPassword}) }, nil)
@@ -355,4 +337,32 @@ func isZombie(pid int) bool {
 	}
 	i := bytes.LastIndexByte(b, ')')
 	return i > 0 && len(b) > i+2 && b[i+2] == 'Z'
+}
+
+// testBecomeCancel cancels a command that runs as root through sudo and
+// checks that its background child is gone from this machine.
+func testBecomeCancel(t *testing.T, b Conn) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	ctx, cancel := context.WithCancel(t.Context())
+	res := make(chan error, 1)
+	go func() {
+		res <- b.Exec(ctx, "sleep 1000 & echo $! > "+pidFile+".tmp; mv "+pidFile+".tmp "+pidFile+"; wait", nil, nil, nil)
+	}()
+	pid := waitPID(t, pidFile)
+	cancel()
+	select {
+	case err := <-res:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Exec did not return within 20s of cancel")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil && !isZombie(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sleep (pid %d, run as root through sudo) still alive 10s after cancel", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
