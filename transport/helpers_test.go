@@ -113,3 +113,59 @@ func writeEncryptedKey(t *testing.T, path, pass string) ssh.Signer {
 	}
 	return s
 }
+
+// switchProxy forwards TCP to a server while up; going down drops every
+// forwarded connection and turns new ones away (accepted, then closed).
+type switchProxy struct {
+	port  int
+	mu    sync.Mutex
+	up    bool
+	conns []net.Conn
+}
+
+func newSwitchProxy(t *testing.T, target string) *switchProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &switchProxy{port: ln.Addr().(*net.TCPAddr).Port, up: true}
+	t.Cleanup(func() { ln.Close(); p.setUp(false) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			up := p.up
+			p.mu.Unlock()
+			if !up {
+				c.Close()
+				continue
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); s.Close() }()
+			go func() { _, _ = io.Copy(c, s); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *switchProxy) setUp(up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up = up
+	if !up {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}

@@ -405,3 +405,32 @@ func TestPIDFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestReconnectBackoff: after a drop, a host that is back within the
+// back-off is reached on the second dial; one that stays down is
+// unreachable after two dials.
+func TestReconnectBackoff(t *testing.T) {
+	srv := sshtest.NewServer(t, "")
+	px := newSwitchProxy(t, fmt.Sprintf("127.0.0.1:%d", srv.Port))
+	opts := testOptions(srv.KnownHosts)
+	opts.HostKeyMode = HostKeyInsecure // the proxy's port is not in known_hosts
+	cfg := hostConfig(&srv.Host)
+	cfg.Port = px.port
+	c := newTestPool(t, opts).Get(cfg)
+	if err := c.Exec(t.Context(), "true", nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	px.setUp(false)
+	time.AfterFunc(reconnectBackoff/2, func() { px.setUp(true) })
+	if err := c.Exec(t.Context(), "true", nil, nil, nil); err != nil {
+		t.Fatalf("host back within the back-off: %v", err)
+	}
+	if n := srv.Accepted(); n != 2 {
+		t.Errorf("server accepted %d connections, want 2", n)
+	}
+	px.setUp(false)
+	err := c.Exec(t.Context(), "true", nil, nil, nil)
+	if !errors.Is(err, ErrUnreachable) {
+		t.Errorf("host down: err = %v, want ErrUnreachable", err)
+	}
+}
