@@ -24,6 +24,7 @@ var table = map[string]Info{
 	"fetch":           {Module: Fetch{}, Args: FetchArgs{}},
 	"file":            {Module: File{}, Args: FileArgs{}},
 	"get_url":         {Module: GetURL{}, Args: GetURLArgs{}},
+	"group":           {Module: Group{}, Args: GroupArgs{}},
 	"hostname":        {Module: Hostname{}, Args: HostnameArgs{}},
 	"lineinfile":      {Module: Lineinfile{}, Args: LineinfileArgs{}},
 	"modprobe":        {Module: Modprobe{}, Args: ModprobeArgs{}},
@@ -43,6 +44,7 @@ var table = map[string]Info{
 	"unarchive":       {Module: Unarchive{}, Args: UnarchiveArgs{}},
 	"wait_for":        {Module: WaitFor{}, Args: WaitForArgs{}},
 	"uri":             {Module: URI{}, Args: URIArgs{}},
+	"user":            {Module: User{}, Args: UserArgs{}},
 	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
 }
 
