@@ -105,7 +105,7 @@ func TestUserFailures(t *testing.T) {
 
 func TestWantGroups(t *testing.T) {
 	tests := []struct {
-		cur, want []string
+		cur, want  []string
 		appendOnly bool
 		wantArg    string
 		ok         bool
