@@ -42,9 +42,9 @@ var table = map[string]Info{
 	"systemd_service": {Module: Systemd{}, Args: SystemdArgs{}},
 	"template":        {Module: Template{}, Args: TemplateArgs{}},
 	"unarchive":       {Module: Unarchive{}, Args: UnarchiveArgs{}},
-	"wait_for":        {Module: WaitFor{}, Args: WaitForArgs{}},
 	"uri":             {Module: URI{}, Args: URIArgs{}},
 	"user":            {Module: User{}, Args: UserArgs{}},
+	"wait_for":        {Module: WaitFor{}, Args: WaitForArgs{}},
 	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
 }
 
