@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -439,5 +441,52 @@ func TestRunBlockInheritance(t *testing.T) {
 	}
 	if rep.ExitCode() != 0 {
 		t.Errorf("exit %d", rep.ExitCode())
+	}
+}
+
+func TestRunRollbackOnFailure(t *testing.T) {
+	f := newFixture(t, "", map[string]string{
+		"old.txt": "old\n",
+		"roles/r/tasks/main.yaml": `
+- name: new file
+  copy: {content: "new\n", dest: "@DIR@/{{ inventory_hostname }}.new"}
+- name: edit
+  copy: {content: "edited\n", dest: "@DIR@/{{ inventory_hostname }}.old", backup: true}
+- name: break h1
+  fail: {}
+  when: inventory_hostname == 'h1'
+`,
+		"roles/r/tasks/rollback.yaml": "- name: role undo\n  shell: touch @DIR@/{{ inventory_hostname }}.undone\n",
+		"site.yaml": `
+- hosts: web
+  gather_facts: false
+  rollback_on_failure: true
+  pre_tasks:
+    - shell: cp @DIR@/old.txt @DIR@/{{ inventory_hostname }}.old
+      changed_when: false
+  roles: [r]
+`})
+	rep := f.run(t)
+	if !equal(rep.Failed, []string{"h1"}) {
+		t.Fatalf("failed = %v", rep.Failed)
+	}
+	exists := func(name string) bool {
+		_, err := os.Stat(filepath.Join(f.dir, name))
+		return err == nil
+	}
+	if exists("h1.new") || !exists("h2.new") {
+		t.Errorf("h1.new exists %v (want false), h2.new exists %v (want true)", exists("h1.new"), exists("h2.new"))
+	}
+	if got := f.read(t, "h1.old"); got != "old\n" {
+		t.Errorf("h1.old = %q, want restored", got)
+	}
+	if got := f.read(t, "h2.old"); got != "edited\n" {
+		t.Errorf("h2.old = %q", got)
+	}
+	if !exists("h1.undone") || exists("h2.undone") {
+		t.Errorf("role rollback: h1 %v h2 %v", exists("h1.undone"), exists("h2.undone"))
+	}
+	if got := f.rec.results("rollback on failure"); !equal(got, []string{"h1:changed"}) {
+		t.Errorf("rollback = %v", got)
 	}
 }

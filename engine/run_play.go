@@ -10,13 +10,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/kplay/kplay/journal"
 )
 
 // Host states in a play: a host with a state has left the play.
 const (
 	hostFailed      = "failed"
 	hostUnreachable = "unreachable"
-	hostEnded       = "ended" // meta: end_host
+	hostEnded       = "ended"   // meta: end_host
+	hostAborted     = "aborted" // any_errors_fatal or max_fail_percentage ended the play
 )
 
 // playRun is one play being run: its hosts, batch, variables and handlers.
@@ -36,7 +39,9 @@ type playRun struct {
 
 	state    map[string]string // host -> hostFailed, hostUnreachable, hostEnded
 	failInfo map[string]map[string]any
-	ended    bool // meta: end_play, any_errors_fatal, max_fail_percentage
+	failRole map[string]*Role           // role a host failed in, for its rollback tasks
+	changes  map[string][]journal.Entry // per host, with rollback_on_failure
+	ended    bool                       // meta: end_play, any_errors_fatal, max_fail_percentage
 	handlers *handlerSet
 
 	magicVars map[string]any // see refreshMagic
@@ -48,7 +53,8 @@ type playRun struct {
 // runPlay selects the play's hosts and runs it batch by batch.
 func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) error {
 	p := &playRun{r: r, pb: pb, play: play, state: map[string]string{},
-		failInfo: map[string]map[string]any{}, included: map[string]*loaded{}}
+		failInfo: map[string]map[string]any{}, included: map[string]*loaded{},
+		failRole: map[string]*Role{}, changes: map[string][]journal.Entry{}}
 	p.handlers = newHandlerSet(play.Handlers)
 	hosts, err := r.playHosts(play)
 	if err != nil {
@@ -238,6 +244,7 @@ func batchSize(spec any, total int) (int, error) {
 // runBatch runs the play's sections on the current batch: facts,
 // pre_tasks, roles and tasks, post_tasks, each followed by its handlers.
 func (p *playRun) runBatch(ctx context.Context) {
+	defer p.rollbackFailed(ctx)
 	if p.play.GatherFacts {
 		p.gatherFacts(ctx)
 	}
@@ -284,7 +291,7 @@ func (p *playRun) finish() {
 	p.r.mu.Lock()
 	defer p.r.mu.Unlock()
 	for h, s := range p.state {
-		if s == hostFailed || s == hostUnreachable {
+		if s == hostFailed || s == hostUnreachable || s == hostAborted {
 			p.r.removed[h] = true
 		}
 	}
@@ -327,7 +334,7 @@ func (p *playRun) abort(msg string) {
 	p.r.sink.emit(Event{Type: EventWarning, Play: playName(p.play), Msg: msg})
 	for _, h := range p.hosts {
 		if p.state[h] == "" {
-			p.state[h] = hostFailed
+			p.state[h] = hostAborted
 		}
 	}
 }

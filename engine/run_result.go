@@ -17,6 +17,7 @@ func (p *playRun) apply(tr *taskRun, hosts []string, outs []*outcome) int {
 		}
 		p.emitOutcome(tr, o)
 		p.count(tr, o)
+		p.keepChanges(tr, o.host, o.res)
 		targets := []string{hosts[i]}
 		if tr.t.RunOnce {
 			targets = hosts
@@ -125,6 +126,7 @@ func (p *playRun) record(tr *taskRun, h string, o *outcome) bool {
 			"ansible_failed_result": resultMap(o.res),
 		}
 		if !tr.f.rescuable {
+			p.failRole[h] = tr.t.Role
 			p.r.mu.Lock()
 			p.r.failed[h] = true
 			p.r.mu.Unlock()
