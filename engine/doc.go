@@ -96,6 +96,13 @@
 // so a journaling sink records each change before anything else happens
 // on that host; rollback replays the journal backwards in a later process.
 //
+// rollback_on_failure on a play (or Options.RollbackOnFailure): at the end
+// of each batch, every host that failed in it has the changes the play
+// made there undone, newest first (journal.Rollback: files restored or
+// removed, services put back), reported as a "rollback on failure" task,
+// then the rollback tasks (tasks/rollback.yaml) of the role it failed in
+// run on it. The host stays failed. Nothing is rolled back in check mode.
+//
 // # Exit codes
 //
 // Report.ExitCode follows ansible-playbook's documented codes: 0 ok, 2 a

@@ -38,6 +38,11 @@ type Options struct {
 	// SSH configures the default SSH pool.
 	SSH transport.Options
 
+	// RollbackOnFailure (--rollback-on-failure) acts as if every play set
+	// rollback_on_failure: a host that fails has the play's changes undone
+	// and its role's rollback tasks run.
+	RollbackOnFailure bool
+
 	// BecomePassword is used for sudo when become is on and the inventory
 	// gives none (--ask-become-pass).
 	BecomePassword string

@@ -11,12 +11,17 @@ import (
 // keepChanges remembers, for rollback_on_failure, what a task changed on a
 // host during the play.
 func (p *playRun) keepChanges(tr *taskRun, host string, res *TaskResult) {
-	if !p.play.RollbackOnFailure || len(res.Changes) == 0 {
+	if !p.rollbackOn() || len(res.Changes) == 0 {
 		return
 	}
 	p.changes[host] = append(p.changes[host], journal.Entry{Host: host, Play: playName(p.play),
 		Task: tr.t.DisplayName(), TaskPos: tr.t.Pos.String(), Module: tr.t.Module, Status: string(res.Status),
 		Changes: res.Changes})
+}
+
+// rollbackOn tells whether failed hosts are rolled back in this play.
+func (p *playRun) rollbackOn() bool {
+	return p.play.RollbackOnFailure || p.r.opts.RollbackOnFailure
 }
 
 // rollbackFailed runs at the end of a batch of a play with
@@ -25,7 +30,7 @@ func (p *playRun) keepChanges(tr *taskRun, host string, res *TaskResult) {
 // the rollback tasks (tasks/rollback.yaml) of the role it failed in.
 // Nothing happens in check mode, where nothing changed.
 func (p *playRun) rollbackFailed(ctx context.Context) {
-	if !p.play.RollbackOnFailure || p.r.opts.Check || ctx.Err() != nil {
+	if !p.rollbackOn() || p.r.opts.Check || ctx.Err() != nil {
 		return
 	}
 	var hosts []string
