@@ -14,6 +14,9 @@ import (
 // IncludePath finds the tasks file that include_tasks or import_tasks of t
 // names: relative to t's own file, then in its role's tasks/ folder.
 func IncludePath(t *Task, file string) (fs.FS, string, bool) {
+	if t == nil {
+		return nil, "", false
+	}
 	if t.FS != nil {
 		if fsys, name, ok := resolvePath(t.FS, t.Dir, file); ok && exists(fsys, name, false) {
 			return fsys, name, true
@@ -36,6 +39,9 @@ func FindFile(pb *Playbook, t *Task, kind, name string) (fs.FS, string, error) {
 	var pbFS fs.FS
 	if pb != nil {
 		pbFS = pb.FS
+	}
+	if t == nil {
+		t = &Task{}
 	}
 	var looked []string
 	for _, p := range searchPlaces(pbFS, t, kind, name) {
