@@ -71,7 +71,8 @@ func (Unarchive) Run(ctx context.Context, req *Request) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("unarchive %s: %w", a.Src, err)
 	}
-	entries := filterEntries(ar.entries, strip, a.Include, a.Exclude)
+	members := filterEntries(ar.entries, strip, a.Include, a.Exclude)
+	entries := withParents(members)
 	st, err := statEntries(ctx, req.Conn, a.Dest, entries)
 	if err != nil {
 		return Result{}, err
@@ -82,8 +83,8 @@ func (Unarchive) Run(ctx context.Context, req *Request) (Result, error) {
 	}
 	res := Result{Data: map[string]any{"dest": a.Dest, "src": a.Src, "format": ar.format}}
 	if a.ListFiles {
-		names := make([]string, len(entries))
-		for i, e := range entries {
+		names := make([]string, len(members))
+		for i, e := range members {
 			names[i] = e.name
 		}
 		res.Data["files"] = names
@@ -161,6 +162,23 @@ func filterEntries(in []arEntry, strip int, include, exclude []string) []arEntry
 			continue
 		}
 		out = append(out, e)
+	}
+	return out
+}
+
+// withParents adds the folders tar creates implicitly (members whose
+// parent has no entry of its own), so they are compared and journaled too.
+func withParents(in []arEntry) []arEntry {
+	seen := map[string]bool{}
+	for _, e := range in {
+		seen[e.name] = true
+	}
+	out := in
+	for _, e := range in {
+		for d := path.Dir(e.name); d != "." && d != "/" && !seen[d]; d = path.Dir(d) {
+			seen[d] = true
+			out = append(out, arEntry{name: d, kind: 'd'})
+		}
 	}
 	return out
 }

@@ -217,7 +217,7 @@ func TestUnarchiveOptions(t *testing.T) {
 		t.Errorf("creates: %+v", res)
 	}
 	res = runUnarchive(t, conn, false, map[string]any{"src": src, "dest": t.TempDir(), "include": []any{"etcd-v3/etcd"}, "list_files": true})
-	if len(res.Changes) != 1 || len(res.Data["files"].([]string)) != 1 {
+	if len(res.Changes) != 2 || len(res.Data["files"].([]string)) != 1 {
 		t.Errorf("include: %+v", res)
 	}
 }
