@@ -277,3 +277,26 @@ func TestLoadImportRoleOfItself(t *testing.T) {
 		t.Errorf("tasks = %q", got)
 	}
 }
+
+func TestLoadOverrideTasksAndOverrideOnlyRole(t *testing.T) {
+	t.Parallel()
+	embedded := fstest.MapFS{
+		"lb/tasks/main.yaml": {Data: []byte("- name: embedded\n  debug: msg=e\n")},
+	}
+	dir := writeTree(t, map[string]string{
+		"site.yaml":                      "- hosts: all\n  roles: [lb, mine]\n",
+		"inv/roles/lb/tasks/main.yaml":   "- name: overridden\n  debug: msg=o\n",
+		"inv/roles/mine/tasks/main.yaml": "- name: mine\n  debug: msg=m\n",
+	})
+	pb, err := LoadPlaybook(filepath.Join(dir, "site.yaml"), LoadOptions{RolesFS: embedded, OverrideDir: filepath.Join(dir, "inv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := pb.Plays[0].Tasks
+	if got, want := names(tasks), []string{"lb : overridden", "mine : mine"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("tasks = %q, want %q", got, want)
+	}
+	if got, want := tasks[0].Pos.File, filepath.Join(dir, "inv/roles/lb/tasks/main.yaml"); got != want {
+		t.Errorf("overridden task file = %q, want %q", got, want)
+	}
+}
