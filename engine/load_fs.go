@@ -8,7 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 )
 
 // fileNamer is implemented by the loader's file systems so that positions
@@ -187,14 +186,4 @@ func firstExisting(fsys fs.FS, candidates ...string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// hasDotDot reports whether a relative path climbs out of its folder.
-func hasDotDot(p string) bool {
-	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
-		if part == ".." {
-			return true
-		}
-	}
-	return false
 }

@@ -50,8 +50,7 @@ var unsupportedTaskKeys = map[string]string{
 	"debugger":           "there is no interactive debugger",
 }
 
-// blockOnly are the keys that make a task a block; blockRefused the
-// keywords a block cannot carry.
+// blockRefused are the keywords a block cannot carry.
 var blockRefused = []string{"loop", "with_items", "with_list", "with_dict", "loop_control",
 	"register", "until", "retries", "delay", "notify", "listen", "failed_when",
 	"changed_when", "args", "action", "local_action"}
