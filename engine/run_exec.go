@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,51 +130,34 @@ func (tr *taskRun) diff() bool {
 	return d
 }
 
-// files is where the task's module finds "files/x" and "templates/x": the
-// role first, then the folder of the task's file, then the playbook's.
+// files is where the task's module finds "files/x" and "templates/x":
+// the places the loader checked them in (FindFile): the role's files/
+// (or templates/) and folder, the task's folder, then the playbook's.
 func (tr *taskRun) files() fs.FS {
-	var layers []fs.FS
-	if tr.t.Role != nil && tr.t.Role.FS != nil {
-		layers = append(layers, tr.t.Role.FS)
-	}
-	if tr.t.FS != nil && tr.t.Role == nil {
-		if sub, err := fs.Sub(tr.t.FS, cleanDir(tr.t.Dir)); err == nil {
-			layers = append(layers, sub)
-		}
-	}
-	if tr.p.pb.FS != nil {
-		layers = append(layers, tr.p.pb.FS)
-	} else if tr.p.pb.Dir != "" {
-		layers = append(layers, os.DirFS(tr.p.pb.Dir))
-	}
-	return firstFS(layers)
+	return &searchFS{pb: tr.p.pb, t: tr.t}
 }
 
-func cleanDir(d string) string {
-	if d == "" {
-		return "."
-	}
-	return d
+// searchFS opens "<kind>/<name>" with FindFile, so that a module finds a
+// source exactly where load-time validation found it.
+type searchFS struct {
+	pb *Playbook
+	t  *Task
 }
 
-// firstFS opens a name from the first file system that has it.
-type firstFS []fs.FS
-
-func (l firstFS) Open(name string) (fs.File, error) {
-	var first error
-	for _, f := range l {
-		file, err := f.Open(name)
-		if err == nil {
-			return file, nil
-		}
-		if first == nil {
-			first = err
-		}
+// Open implements fs.FS.
+func (s *searchFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	if first == nil {
-		first = &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	kind, rest, ok := strings.Cut(name, "/")
+	if !ok || (kind != "files" && kind != "templates" && kind != "vars") {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	return nil, first
+	fsys, rel, err := FindFile(s.pb, s.t, kind, rest)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return fsys.Open(rel)
 }
 
 // loopItems expands loop / with_items. looping is false for a task

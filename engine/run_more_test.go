@@ -490,3 +490,30 @@ func TestRunRollbackOnFailure(t *testing.T) {
 		t.Errorf("rollback = %v", got)
 	}
 }
+
+func TestRunModuleFiles(t *testing.T) {
+	f := newFixture(t, "", map[string]string{
+		"roles/r/templates/t.conf.tmpl": "host={{ .inventory_hostname }} v={{ .val }}\n",
+		"roles/r/files/f.txt":           "role file\n",
+		"roles/r/tasks/main.yaml": `
+- template: {src: t.conf.tmpl, dest: "@DIR@/{{ inventory_hostname }}.conf"}
+- copy: {src: f.txt, dest: "@DIR@/{{ inventory_hostname }}.f"}
+`,
+		"top.txt": "top file\n",
+		"site.yaml": `
+- hosts: h1
+  gather_facts: false
+  vars: {val: "{{ 40 + 2 }}"}
+  roles: [r]
+  tasks:
+    - copy: {src: top.txt, dest: "@DIR@/h1.top"}
+`})
+	if rep := f.run(t); rep.ExitCode() != 0 {
+		t.Fatalf("exit %d: %+v", rep.ExitCode(), f.rec.events)
+	}
+	for name, want := range map[string]string{"h1.conf": "host=h1 v=42\n", "h1.f": "role file\n", "h1.top": "top file\n"} {
+		if got := f.read(t, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
