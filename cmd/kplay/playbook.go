@@ -43,16 +43,17 @@ func runPlaybooks(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return err
 	}
 	colored := !f.noColor && !f.json && colorWanted(stdout)
+	text := newTextSink(stdout, stderr, int(f.verbosity), f.diff, colored)
+	opts.Sink = text
 	if f.json {
 		opts.Sink = newJSONSink(stdout, stderr)
-	} else {
-		opts.Sink = newTextSink(stdout, stderr, int(f.verbosity), f.diff, colored)
 	}
 	rep, err := engine.Run(ctx, *opts)
 	if err != nil {
 		return classifyRunError(ctx, err)
 	}
 	if !f.json {
+		text.failureSummary(rep.Failed, rep.Unreachable)
 		fmt.Fprintf(stdout, "\nTotal time: %s\n", rep.Duration.Round(time.Millisecond))
 	}
 	if code := rep.ExitCode(); code != exitOK {

@@ -23,6 +23,7 @@ type textSink struct {
 	pal         palette
 	task        string // display name of the running task, for retries
 	module      string
+	failures    map[string]failure // by host, for failureSummary
 }
 
 // newTextSink returns a sink writing to out (warnings to errOut).
@@ -118,6 +119,9 @@ func (r *textSink) hostResult(e engine.Event) {
 	case engine.StatusFailed, engine.StatusRescued, engine.StatusIgnored:
 		r.pal.fail.Fprintf(r.out, "fatal: %s: FAILED! => %s\n", label, failMsg(res))
 		r.taskLine(e)
+		if res.Status != engine.StatusIgnored {
+			r.noteFailure(e, false)
+		}
 		if len(res.Items) == 0 {
 			r.details(res, true)
 		}
@@ -127,6 +131,7 @@ func (r *textSink) hostResult(e engine.Event) {
 		return
 	case engine.StatusUnreachable:
 		r.pal.unreach.Fprintf(r.out, "fatal: %s: UNREACHABLE! => %s\n", label, failMsg(res))
+		r.noteFailure(e, true)
 		return
 	}
 	if len(res.Items) > 0 {

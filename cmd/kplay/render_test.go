@@ -126,3 +126,35 @@ func TestRenderFailedItem(t *testing.T) {
 		t.Errorf("got:\n%q\nwant:\n%q", got, want)
 	}
 }
+
+// TestFailureSummaryGroups: one line per cause, with every host it hit;
+// ignored failures and hosts the report does not list as failed are left
+// out.
+func TestFailureSummaryGroups(t *testing.T) {
+	var out bytes.Buffer
+	s := newTextSink(&out, &out, 0, false, false)
+	pos := &engine.Pos{File: "site.yaml", Line: 4, Col: 7}
+	fail := func(host, stderr string, st engine.Status) engine.Event {
+		return engine.Event{Type: engine.EventHostResult, Host: host, Task: "check", TaskPos: pos,
+			Result: &engine.TaskResult{Status: st, RC: 1, Stderr: stderr, Err: "dial: refused"}}
+	}
+	for _, e := range []engine.Event{
+		fail("h2", "disk full\n", engine.StatusFailed),
+		fail("h3", "disk full\n", engine.StatusFailed),
+		fail("h4", "other\n", engine.StatusFailed),
+		fail("h5", "x\n", engine.StatusIgnored),
+		fail("h6", "", engine.StatusUnreachable),
+		fail("rescued", "disk full\n", engine.StatusFailed),
+	} {
+		s.Event(e)
+	}
+	out.Reset()
+	s.failureSummary([]string{"h2", "h3", "h4", "h5"}, []string{"h6"})
+	want := "\nFAILURES " + strings.Repeat("*", 71) + "\n" +
+		"UNREACHABLE on 1 host: h6\n  task: check (site.yaml:4:7)\n  error: dial: refused\n" +
+		"FAILED on 2 hosts: h2, h3\n  task: check (site.yaml:4:7)\n  error: dial: refused: disk full\n" +
+		"FAILED on 1 host: h4\n  task: check (site.yaml:4:7)\n  error: dial: refused: other\n"
+	if got := out.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
