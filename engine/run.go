@@ -2,13 +2,12 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/kplay/kplay/inventory"
+	"github.com/kplay/kplay/journal"
 )
 
 // Report is the outcome of a run: what the recap prints and what decides
@@ -116,16 +115,19 @@ type runner struct {
 	backup string
 	conns  *connCache
 
-	mu          sync.Mutex // guards the fields below and hosts
+	tc templCache
+
+	mu          sync.Mutex // guards the fields below, which host goroutines reach
 	hosts       map[string]*hostState
 	stats       map[string]*Stats
 	order       []string
 	removed     map[string]bool // failed or unreachable: out of the rest of the run
 	failed      map[string]bool
 	unreachable map[string]bool
-	started     bool // --start-at-task reached (or not asked)
 	groups      map[string]any
-	tc          templCache
+
+	// Used only by the goroutine that runs the plays.
+	started     bool // --start-at-task reached (or not asked)
 	interrupted bool
 }
 
@@ -137,7 +139,7 @@ func newRunner(opts Options) *runner {
 	start := now()
 	r := &runner{
 		opts: opts, ev: NewEvaluator(), inv: opts.Inventory, now: now,
-		runID:  newRunID(start),
+		runID:  journal.NewID(start), // the journal's id format, so a journaling sink can reuse it
 		extra:  opts.ExtraVars,
 		backup: "." + start.UTC().Format("20060102T150405Z") + ".kplay~",
 		hosts:  map[string]*hostState{}, stats: map[string]*Stats{},
@@ -150,12 +152,6 @@ func newRunner(opts Options) *runner {
 	r.sink = &eventSink{sink: opts.Sink, runID: r.runID, now: now}
 	r.conns = newConnCache(r)
 	return r
-}
-
-func newRunID(t time.Time) string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return t.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
 // runPlaybooks runs already loaded playbooks; Run and tests share it.
