@@ -36,6 +36,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case "version":
 			printVersion(stdout)
 			return exitOK
+		case "help":
+			fmt.Fprint(stdout, usageText)
+			return exitOK
 		case "vars":
 			err = runVars(ctx, args[1:], stdout, stderr)
 			return report(err, stderr)

@@ -10,6 +10,7 @@ Usage:
                                    print a host's merged variables
   kplay lab ...                    manage the local multi-host lab
   kplay version                    print the version
+  kplay help                       print this help
 
 A PLAYBOOK that is not a file is looked up among the playbooks embedded in kplay.
 
