@@ -124,7 +124,7 @@ func builtinAssert(_ context.Context, tr *taskRun, _ *outcome, s *scope) *TaskRe
 	if err != nil {
 		return errResult(fmt.Errorf("assert: %w", err))
 	}
-	args := rendered.(map[string]any)
+	args, _ := rendered.(map[string]any)
 	for _, cond := range that {
 		ok, err := s.evalBool(cond)
 		if err != nil {

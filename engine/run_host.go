@@ -59,12 +59,24 @@ func (tr *taskRun) runHosts(ctx context.Context, hosts []string) []*outcome {
 			break
 		}
 		g.Go(func() error {
-			outs[i] = tr.onHost(ctx, h)
+			outs[i] = tr.onHostSafe(ctx, h)
 			return nil
 		})
 	}
 	_ = g.Wait()
 	return outs
+}
+
+// onHostSafe is onHost turning a panic (a bug in a module) into that
+// host's failure, so that one bad module call does not end the run.
+func (tr *taskRun) onHostSafe(ctx context.Context, host string) (o *outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			res := errResult(fmt.Errorf("%s: internal error in %s: %v", tr.t.Pos, tr.t.Module, v))
+			o = &outcome{host: host, res: res}
+		}
+	}()
+	return tr.onHost(ctx, host)
 }
 
 // onHost runs the task on one host: loop expansion, then each item.

@@ -517,3 +517,36 @@ func TestRunModuleFiles(t *testing.T) {
 		}
 	}
 }
+
+// panicConn stands for a buggy connection or module.
+type panicConn struct{}
+
+func (panicConn) Exec(context.Context, string, io.Reader, io.Writer, io.Writer) error {
+	panic("boom")
+}
+
+func TestRunPanicIsHostFailure(t *testing.T) {
+	f := newFixture(t, "", map[string]string{"site.yaml": `
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: call
+      command: "true"
+`})
+	f.opts.Connect = func(h *inventory.Host) (transport.Conn, error) {
+		if h.Name == "h1" {
+			return panicConn{}, nil
+		}
+		return &transport.Local{}, nil
+	}
+	rep := f.run(t)
+	if got := f.rec.results("call"); !equal(got, []string{"h1:failed", "h2:changed"}) {
+		t.Errorf("call = %v", got)
+	}
+	if msgs := f.rec.msgs("call"); !strings.Contains(msgs[0], "internal error") {
+		t.Errorf("msg = %v", msgs)
+	}
+	if rep.ExitCode() != 2 {
+		t.Errorf("exit %d", rep.ExitCode())
+	}
+}
