@@ -147,20 +147,22 @@ func cleanName(n string) string {
 	return strings.TrimPrefix(n, "/")
 }
 
-// filterEntries strips leading components, drops the root, and applies
-// include and exclude (exact names, folder prefixes or path.Match globs;
-// exclude also matches base names, as tar's --exclude does).
+// filterEntries applies include and exclude to the names in the archive
+// (exact names, folder prefixes or path.Match globs; exclude also matches
+// base names, as tar's --exclude does), then strips leading components and
+// drops the root, as tar does.
 func filterEntries(in []arEntry, strip int, include, exclude []string) []arEntry {
 	var out []arEntry
 	for _, e := range in {
-		parts := strings.Split(cleanName(e.name), "/")
+		orig := cleanName(e.name)
+		if orig == "" || len(include) > 0 && !matchAny(include, orig, false) || matchAny(exclude, orig, true) {
+			continue
+		}
+		parts := strings.Split(orig, "/")
 		if len(parts) <= strip {
 			continue
 		}
 		e.name = strings.Join(parts[strip:], "/")
-		if e.name == "" || len(include) > 0 && !matchAny(include, e.name, false) || matchAny(exclude, e.name, true) {
-			continue
-		}
 		out = append(out, e)
 	}
 	return out
@@ -183,14 +185,21 @@ func withParents(in []arEntry) []arEntry {
 	return out
 }
 
-func matchAny(pats []string, name string, base bool) bool {
+func matchAny(pats []string, name string, anywhere bool) bool {
+	parts := strings.Split(name, "/")
 	for _, p := range pats {
 		p = cleanName(p)
-		if ok, _ := path.Match(p, name); ok || name == p || strings.HasPrefix(name, p+"/") {
-			return true
-		}
-		if ok, _ := path.Match(p, path.Base(name)); base && ok {
-			return true
+		// A folder's pattern covers what is inside; unanchored (exclude)
+		// patterns may also start at any component, as in tar.
+		for i := range parts {
+			if i > 0 && !anywhere {
+				break
+			}
+			for j := i + 1; j <= len(parts); j++ {
+				if ok, _ := path.Match(p, strings.Join(parts[i:j], "/")); ok {
+					return true
+				}
+			}
 		}
 	}
 	return false

@@ -216,6 +216,14 @@ func TestUnarchiveOptions(t *testing.T) {
 	if res.Changed || !strings.Contains(res.Msg, "skipped") {
 		t.Errorf("creates: %+v", res)
 	}
+	strip := t.TempDir()
+	res = runUnarchive(t, conn, false, map[string]any{"src": src, "dest": strip, "include": []any{"etcd-v3/etcd"}, "extra_opts": "--strip-components=1"})
+	if len(res.Changes) != 1 || res.Changes[0].Path != filepath.Join(strip, "etcd") {
+		t.Errorf("include with strip: %+v", res)
+	}
+	if res := runUnarchive(t, conn, false, map[string]any{"src": src, "dest": strip, "include": []any{"etcd-v3/etcd"}, "extra_opts": "--strip-components=1"}); res.Changed {
+		t.Errorf("include with strip, second run: %+v", res)
+	}
 	res = runUnarchive(t, conn, false, map[string]any{"src": src, "dest": t.TempDir(), "include": []any{"etcd-v3/etcd"}, "list_files": true})
 	if len(res.Changes) != 2 || len(res.Data["files"].([]string)) != 1 {
 		t.Errorf("include: %+v", res)
@@ -253,6 +261,28 @@ func TestUnarchiveBadArgs(t *testing.T) {
 	} {
 		if _, err := (Unarchive{}).Run(context.Background(), &Request{Conn: &transport.Local{}, Args: args}); err == nil {
 			t.Errorf("args %v: want an error", args)
+		}
+	}
+}
+
+func TestUnarchiveMatch(t *testing.T) {
+	tests := []struct {
+		pat, name string
+		anywhere  bool
+		want      bool
+	}{
+		{"etcd-v3/etcd", "etcd-v3/etcd", false, true},
+		{"etcd-v3", "etcd-v3/docs/README.md", false, true},
+		{"docs", "etcd-v3/docs/README.md", false, false},
+		{"docs", "etcd-v3/docs/README.md", true, true},
+		{"*.md", "etcd-v3/docs/README.md", true, true},
+		{"etcd-v3/etcd*", "etcd-v3/etcdctl", false, true},
+		{"./etcd-v3/etcd", "etcd-v3/etcd", false, true},
+		{"etcd", "etcd-v3/etcdctl", true, false},
+	}
+	for _, tt := range tests {
+		if got := matchAny([]string{tt.pat}, tt.name, tt.anywhere); got != tt.want {
+			t.Errorf("matchAny(%q, %q, %v) = %v, want %v", tt.pat, tt.name, tt.anywhere, got, tt.want)
 		}
 	}
 }
