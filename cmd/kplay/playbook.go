@@ -39,10 +39,12 @@ func runPlaybooks(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if f.listMode() {
 		return listPlaybooks(&f, opts, stdout)
 	}
-	if err := f.askPasswords(stdin, stderr, opts); err != nil {
+	secrets, err := f.askPasswords(stdin, stderr, opts)
+	if err != nil {
 		return err
 	}
 	colored := !f.noColor && !f.json && colorWanted(stdout)
+	stdout, stderr = maskSecrets(stdout, secrets...), maskSecrets(stderr, secrets...)
 	text := newTextSink(stdout, stderr, int(f.verbosity), f.diff, colored)
 	opts.Sink = text
 	if f.json {

@@ -10,23 +10,27 @@ import (
 )
 
 // askPasswords reads the SSH password (-k) and the become password (-K)
-// from the terminal without echo.
-func (f *playFlags) askPasswords(stdin io.Reader, stderr io.Writer, opts *engine.Options) error {
+// from the terminal without echo, puts them in opts and returns them for
+// masking in the output.
+func (f *playFlags) askPasswords(stdin io.Reader, stderr io.Writer, opts *engine.Options) ([]string, error) {
+	var secrets []string
 	if f.askPass {
 		pw, err := readSecret(stdin, stderr, "SSH password: ")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		setDefaultHostVar(opts.Inventory, "--ask-pass", passwordVars, pw)
+		secrets = append(secrets, pw)
 	}
 	if f.askBecomePass {
 		pw, err := readSecret(stdin, stderr, "BECOME password: ")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts.BecomePassword = pw
+		secrets = append(secrets, pw)
 	}
-	return nil
+	return secrets, nil
 }
 
 // readSecret prompts on stderr and reads one line from the terminal on

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,7 +52,12 @@ func TestAskPasswordsFromTerminal(t *testing.T) {
 	f := playFlags{askPass: true, askBecomePass: true}
 	var prompts bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- f.askPasswords(slave, &prompts, opts) }()
+	var secrets []string
+	go func() {
+		var err error
+		secrets, err = f.askPasswords(slave, &prompts, opts)
+		done <- err
+	}()
 	if _, err := master.WriteString("ssh-secret\nsudo-secret\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +68,9 @@ func TestAskPasswordsFromTerminal(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("askPasswords did not return within 10s")
+	}
+	if !reflect.DeepEqual(secrets, []string{"ssh-secret", "sudo-secret"}) {
+		t.Errorf("secrets to mask = %q", secrets)
 	}
 	if opts.BecomePassword != "sudo-secret" {
 		t.Errorf("become password = %q, want sudo-secret", opts.BecomePassword)
@@ -75,5 +85,22 @@ func TestAskPasswordsFromTerminal(t *testing.T) {
 	}
 	if p := prompts.String(); !strings.Contains(p, "SSH password: ") || !strings.Contains(p, "BECOME password: ") {
 		t.Errorf("prompts = %q", p)
+	}
+}
+
+func TestMaskSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	w := maskSecrets(&buf, "", "pa\"ss", "hunter2")
+	for _, s := range []string{"login with hunter2\n", `{"msg":"pa\"ss and pa"ss"}` + "\n"} {
+		if _, err := io.WriteString(w, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "login with ***\n" + `{"msg":"*** and ***"}` + "\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if w := maskSecrets(&buf); w != io.Writer(&buf) {
+		t.Errorf("no secret: the writer should be used as is")
 	}
 }
