@@ -129,15 +129,31 @@ func (ar archiveSrc) listLocal(ctx context.Context, c Conn) ([]arEntry, error) {
 		if _, err := exec.LookPath("xz"); err != nil {
 			return ar.listOnHost(ctx, c)
 		}
-		cmd := exec.CommandContext(ctx, "xz", "-dc")
-		cmd.Stdin = f
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("xz -dc: %w", err)
-		}
-		r = bytes.NewReader(out)
+		return listXZ(ctx, f)
 	}
 	return listTar(r)
+}
+
+// listXZ lists a tar.xz through the local xz tool, streaming (the
+// decompressed archive may be far larger than memory should hold).
+func listXZ(ctx context.Context, f io.Reader) ([]arEntry, error) {
+	cmd := exec.CommandContext(ctx, "xz", "-dc")
+	cmd.Stdin = f
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("xz -dc: %w", err)
+	}
+	entries, lerr := listTar(out)
+	_, _ = io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("xz -dc: %s: %w", strings.TrimSpace(errb.String()), err)
+	}
+	return entries, lerr
 }
 
 // listTar reads tar headers.
