@@ -15,8 +15,9 @@ import (
 const varsUsage = `Usage: kplay vars HOST [-i INVENTORY] [PLAYBOOK] [-e VARS] [--explain]
 
 Prints the variables HOST sees: inventory, group_vars/, host_vars/, extra
-vars and, with a PLAYBOOK, its first play's vars and roles' defaults and vars.
-With --explain, each value is followed by the source it came from.
+vars and, with a PLAYBOOK, those of its first play that runs on HOST (play
+vars, vars_files, its roles' defaults and vars). With --explain, each value
+is followed by the source it came from.
 
 Flags:
   -i, --inventory FILE     inventory (default ./hosts.yaml, else implicit localhost)
