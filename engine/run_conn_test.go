@@ -150,3 +150,49 @@ func TestRunPanicIsHostFailure(t *testing.T) {
 		t.Errorf("exit %d", rep.ExitCode())
 	}
 }
+
+// flakyConn is unreachable for its first fails calls.
+type flakyConn struct {
+	mu    sync.Mutex
+	fails int
+}
+
+func (c *flakyConn) Exec(ctx context.Context, cmd string, in io.Reader, out, errw io.Writer) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fails > 0 {
+		c.fails--
+		return transport.Unreachable("h1", errors.New("connection refused"))
+	}
+	return nil
+}
+
+func TestRunWaitForConnection(t *testing.T) {
+	f := newFixture(t, "", map[string]string{"site.yaml": `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - name: wait
+      wait_for_connection: {timeout: 30, sleep: 0}
+      when: inventory_hostname == 'h1' and not (down | default(false))
+    - name: gone
+      wait_for_connection: {timeout: 0, sleep: 0}
+`})
+	conn := &flakyConn{fails: 2}
+	f.opts.Connect = func(*inventory.Host) (transport.Conn, error) { return conn, nil }
+	f.run(t)
+	if got := f.rec.results("wait"); !equal(got, []string{"h1:ok"}) {
+		t.Errorf("wait = %v", got)
+	}
+	if got := f.rec.results("gone"); !equal(got, []string{"h1:ok"}) {
+		t.Errorf("gone with the host up = %v", got)
+	}
+	down := &flakyConn{fails: 1 << 30}
+	f.opts.Connect = func(*inventory.Host) (transport.Conn, error) { return down, nil }
+	f.opts.ExtraVars = map[string]any{"down": true}
+	f.rec.events = nil
+	f.run(t)
+	if got := f.rec.results("gone"); !equal(got, []string{"h1:failed"}) {
+		t.Errorf("gone with the host down = %v", got)
+	}
+}
