@@ -74,8 +74,11 @@ func (r *textSink) details(res *engine.TaskResult, failed bool) {
 	if res.Cmd != "" && (failed || r.verbosity >= 2) {
 		fmt.Fprintf(w, "  cmd: %s\n", oneLine(res.Cmd))
 	}
-	if strings.Contains(res.Msg, "\n") {
+	switch {
+	case strings.Contains(res.Msg, "\n"):
 		block(w, "msg", res.Msg, 0)
+	case res.Msg != "" && !failed:
+		fmt.Fprintf(w, "  msg: %s\n", res.Msg)
 	}
 	limit := 0
 	if failed {

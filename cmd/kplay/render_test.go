@@ -158,3 +158,11 @@ func TestFailureSummaryGroups(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestRenderVerboseMsg(t *testing.T) {
+	got, _ := render(t, 1, false, engine.Event{Type: engine.EventHostResult, Host: "h1",
+		Result: &engine.TaskResult{Status: engine.StatusChanged, Msg: "file written"}})
+	if want := "changed: [h1]\n  msg: file written\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
