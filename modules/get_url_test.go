@@ -246,3 +246,27 @@ func TestPickChecksum(t *testing.T) {
 		t.Error("want an error for a listing without the file")
 	}
 }
+
+func TestGetURLWgetAndForce(t *testing.T) {
+	srv, hits := fileServer(t, "payload\n")
+	conn := withoutCurl(t)
+	dest := filepath.Join(t.TempDir(), "f")
+	args := map[string]any{"url": srv.URL + "/app.bin", "dest": dest, "force": true}
+	if res := runGetURL(t, conn, false, args); !res.Changed || res.Failed {
+		t.Fatalf("wget download: %+v", res)
+	}
+	if b, _ := os.ReadFile(dest); string(b) != "payload\n" {
+		t.Fatalf("dest = %q", b)
+	}
+	// force downloads again, but an identical download changes nothing.
+	if res := runGetURL(t, conn, false, args); res.Changed || hits.Load() != 2 {
+		t.Errorf("forced identical download: %+v (hits %d)", res, hits.Load())
+	}
+	res := runGetURL(t, conn, false, map[string]any{"url": srv.URL + "/missing", "dest": dest + "2"})
+	if !res.Failed || !strings.Contains(res.Msg, "404") {
+		t.Errorf("wget 404: %+v", res)
+	}
+	if _, err := os.Stat(dest + "2"); err == nil {
+		t.Error("a failed download created dest")
+	}
+}
