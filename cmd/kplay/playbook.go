@@ -103,6 +103,13 @@ func (f *playFlags) options(playbookArgs []string, stderr io.Writer) (*engine.Op
 		}
 		setDefaultHostVar(inv, "--private-key", keyFileVars, f.privateKey)
 	}
+	if f.limit != "" {
+		// Checked here so that a malformed --limit is a bad option (exit 5)
+		// before anything runs, not an empty selection.
+		if _, err := inv.Limit(inv.Order, f.limit); err != nil {
+			return nil, usageErrorf("--limit %q: %w", f.limit, err)
+		}
+	}
 	mode := transport.HostKeyStrict
 	if f.acceptNewKeys {
 		mode = transport.HostKeyAcceptNew
