@@ -115,8 +115,8 @@
 // read from the host's variables at every level, rendered. Tags on an
 // include_tasks task do not pass to the included tasks (as Ansible without
 // apply). meta tasks send no events. Facts are gathered once per host per
-// run, not per play. A failure inside always/rescue after any_errors_fatal
-// ended the play is not run (the play stops at once). Not supported:
+// run, not per play. Once any_errors_fatal or max_fail_percentage ends a
+// play, pending rescue and always sections do not run. Not supported:
 // force_handlers, strategy free, async/poll, prompts in pause, retries
 // without until (ansible-core 2.16), ansible_loop (loop_control.extended),
 // --resume (the engine sends TaskResult.Map for a journal, but does not
