@@ -152,6 +152,23 @@ fi
 cur="$(sysctl -n -- "$k" 2>/dev/null | tr -s ' \t' '  ')"
 if [ "$cur" != "$v" ]; then echo changed; [ -n "$dry" ] || sysctl -q -w "$k=$v" || exit 1; fi
 `, shell.Quote(c.Name), shell.Quote(c.Old), d), "sysctl " + c.Name + " back to " + c.Old
+	case c.Kind == modules.KindUser && c.Action == "created":
+		return fmt.Sprintf(`n=%s; dry=%s
+if getent passwd -- "$n" >/dev/null 2>&1; then echo changed; [ -n "$dry" ] || userdel -- "$n" || exit 1; fi
+`, shell.Quote(c.Name), d), "remove user " + c.Name
+	case c.Kind == modules.KindGroup && c.Action == "created":
+		return fmt.Sprintf(`n=%s; dry=%s
+if getent group -- "$n" >/dev/null 2>&1; then echo changed; [ -n "$dry" ] || groupdel -- "$n" || exit 1; fi
+`, shell.Quote(c.Name), d), "remove group " + c.Name
+	case c.Kind == modules.KindOther && c.Name == "hostname" && c.Old != "":
+		return fmt.Sprintf(`n=%s; dry=%s
+if [ "$(hostname)" != "$n" ]; then echo changed; [ -n "$dry" ] || hostnamectl --transient set-hostname -- "$n" 2>/dev/null || hostname -- "$n" || exit 1; fi
+`, shell.Quote(c.Old), d), "hostname back to " + c.Old
+	case c.Kind == modules.KindOther && strings.HasPrefix(c.Name, "module ") && c.Action == "loaded":
+		m := strings.TrimPrefix(c.Name, "module ")
+		return fmt.Sprintf(`m=%s; dry=%s
+if grep -q "^$m " /proc/modules 2>/dev/null; then echo changed; [ -n "$dry" ] || modprobe -r -- "$m" || exit 1; fi
+`, shell.Quote(m), d), "unload module " + m
 	}
 	return "", fmt.Sprintf("%s %s %s: not undone automatically", c.Kind, c.Name, c.Action)
 }
