@@ -47,7 +47,11 @@ type RollbackOptions struct {
 // path (it holds the state before the run), newest path first, and the
 // services with their state before the run.
 type plan struct {
-	files    []modules.Change
+	files []modules.Change
+	// cleanup lists, per path the run created, the backups later tasks of
+	// the run made of it: they go with the file, or a directory the run
+	// created could not be removed.
+	cleanup  map[string][]string
 	services map[string]*serviceState
 	order    []string
 	other    []modules.Change
@@ -64,7 +68,7 @@ func planFor(entries []Entry) map[string]*plan {
 	for _, e := range entries {
 		p := plans[e.Host]
 		if p == nil {
-			p = &plan{services: map[string]*serviceState{}}
+			p = &plan{services: map[string]*serviceState{}, cleanup: map[string][]string{}}
 			plans[e.Host] = p
 			seen[e.Host] = map[string]bool{}
 		}
@@ -88,6 +92,8 @@ func (p *plan) add(c modules.Change, seen map[string]bool) {
 		if !seen[c.Path] {
 			seen[c.Path] = true
 			p.files = append(p.files, c)
+		} else if c.Backup != "" && p.createdByRun(c.Path) {
+			p.cleanup[c.Path] = append(p.cleanup[c.Path], c.Backup)
 		}
 	case modules.KindService:
 		s := p.services[c.Name]
@@ -109,6 +115,16 @@ func (p *plan) add(c modules.Change, seen map[string]bool) {
 	default:
 		p.other = append(p.other, c)
 	}
+}
+
+// createdByRun tells whether the earliest change of path created it.
+func (p *plan) createdByRun(path string) bool {
+	for _, c := range p.files {
+		if c.Path == path {
+			return !c.Existed
+		}
+	}
+	return false
 }
 
 // Rollback undoes the changes in entries, per host in parallel: files back
@@ -157,7 +173,7 @@ func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOption
 	var errs []error
 	restored := false
 	for _, c := range p.files {
-		changed, entry, err := runUndo(ctx, conn, undoScript(c, opts.backupDir(), opts.Check))
+		changed, entry, err := runUndo(ctx, conn, undoScript(c, opts.backupDir(), opts.Check)+cleanupScript(p.cleanup[c.Path], opts.Check))
 		what := describe(c)
 		report(Action{Host: host, What: what, Changed: changed, Err: err})
 		if err != nil {

@@ -36,6 +36,8 @@ func fakeRun(t *testing.T, dir string) []Entry {
 	write("new", "created\n", 0o644)
 	os.Mkdir(p("newdir"), 0o755)
 	write("newdir/inner", "inner\n", 0o644)
+	copyFile(t, p("newdir/inner"), p("newdir/inner.1.kplay~"))
+	write("newdir/inner", "inner v2\n", 0o644)
 	os.Chmod(p("mode"), 0o644)
 	os.Remove(p("link"))
 	os.Symlink("new", p("link"))
@@ -50,6 +52,7 @@ func fakeRun(t *testing.T, dir string) []Entry {
 		ch(modules.Change{Path: p("new"), Action: "created"}),
 		ch(modules.Change{Path: p("newdir"), Action: "created"}),
 		ch(modules.Change{Path: p("newdir/inner"), Action: "created"}),
+		ch(modules.Change{Path: p("newdir/inner"), Action: "modified", Existed: true, Backup: p("newdir/inner.1.kplay~")}),
 		ch(modules.Change{Path: p("mode"), Action: "attrs", Existed: true, OldMode: "0600"}),
 		ch(modules.Change{Path: p("link"), Action: "modified", Existed: true, OldKind: "link", OldTarget: "motd"}),
 	}

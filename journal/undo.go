@@ -172,3 +172,12 @@ if grep -q "^$m " /proc/modules 2>/dev/null; then echo changed; [ -n "$dry" ] ||
 	}
 	return "", fmt.Sprintf("%s %s %s: not undone automatically", c.Kind, c.Name, c.Action)
 }
+
+// cleanupScript removes backups the run made of a file it had created
+// (they hold content that did not exist before the run either).
+func cleanupScript(backups []string, dry bool) string {
+	if len(backups) == 0 || dry {
+		return ""
+	}
+	return "rm -f -- " + shell.Join(backups...) + "\n"
+}
