@@ -66,6 +66,12 @@ type Event struct {
 	Retries  int           `json:"retries,omitempty"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
 	Result   *TaskResult   `json:"result,omitempty"`
+	// TaskID, ArgsHash and Register (host_result) identify the task, a
+	// hash of its rendered arguments on this host and its register name,
+	// so that a journal can let a later run resume (Options.Resume).
+	TaskID   string `json:"task_id,omitempty"`
+	ArgsHash string `json:"args_hash,omitempty"`
+	Register string `json:"register,omitempty"`
 
 	Msg   string            `json:"msg,omitempty"`
 	Recap map[string]*Stats `json:"recap,omitempty"`

@@ -43,6 +43,13 @@ type Options struct {
 	// and its role's rollback tasks run.
 	RollbackOnFailure bool
 
+	// Resume, when set, is asked before a task runs on a host, with the
+	// TaskID and ArgsHash its host_result event would carry; returning the
+	// result registered by an earlier run (TaskResult.Map) skips the task
+	// there (--resume): the result is registered again, its set_fact
+	// values restored and, when it had changed, its handlers notified.
+	Resume func(host, taskID, argsHash string) (result map[string]any, done bool)
+
 	// BecomePassword is used for sudo when become is on and the inventory
 	// gives none (--ask-become-pass).
 	BecomePassword string

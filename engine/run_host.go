@@ -33,6 +33,12 @@ type outcome struct {
 	facts    map[string]any // set_fact
 	incVars  map[string]any // include_vars
 	includes []include
+	// args are the rendered arguments of each item run (module tasks),
+	// argsHash their hash; registered replaces the registered value of a
+	// task skipped by --resume.
+	args       []any
+	argsHash   string
+	registered map[string]any
 	// interrupted is set when the run was cancelled while the task ran.
 	interrupted bool
 }
@@ -87,6 +93,11 @@ func (tr *taskRun) onHost(ctx context.Context, host string) *outcome {
 	r.sink.emit(Event{Type: EventHostStart, Task: tr.t.DisplayName(), Host: host, IsHandler: tr.f.handler})
 	s := tr.p.scope(r.hostState(host), tr.t, tr.f, tr)
 	items, looping, err := tr.loopItems(s)
+	if err == nil && tr.resumable() && tr.resume(o, s, items, looping) {
+		tr.finalize(o.res)
+		o.dur = r.now().Sub(start)
+		return o
+	}
 	switch {
 	case err != nil:
 		o.res = errResult(err)
@@ -96,6 +107,9 @@ func (tr *taskRun) onHost(ctx context.Context, host string) *outcome {
 		o.res = tr.runLoop(ctx, o, s, items)
 	}
 	tr.finalize(o.res)
+	if _, builtin := builtins[tr.t.Module]; !builtin {
+		o.argsHash = argsHash(tr.t.Module, o.args)
+	}
 	o.dur = r.now().Sub(start)
 	o.interrupted = ctx.Err() != nil && o.res.Status != StatusOK && o.res.Status != StatusChanged && o.res.Status != StatusSkipped
 	return o
@@ -104,20 +118,12 @@ func (tr *taskRun) onHost(ctx context.Context, host string) *outcome {
 // runLoop runs the task once per item, with the loop variable set, and
 // gathers the results as Ansible's results list.
 func (tr *taskRun) runLoop(ctx context.Context, o *outcome, s *scope, items []any) *TaskResult {
-	loopVar := tr.t.LoopVar
-	if loopVar == "" {
-		loopVar = "item"
-	}
 	res := &TaskResult{}
 	for i, item := range items {
 		if ctx.Err() != nil {
 			break
 		}
-		vars := map[string]any{loopVar: item, "ansible_loop_var": loopVar}
-		if tr.t.IndexVar != "" {
-			vars[tr.t.IndexVar] = i
-		}
-		is := s.child(vars)
+		is := s.child(tr.loopVars(i, item))
 		ir := tr.runItem(ctx, o, is)
 		ir.Item = item
 		tr.finalize(ir)
@@ -134,6 +140,20 @@ func (tr *taskRun) runLoop(ctx context.Context, o *outcome, s *scope, items []an
 	}
 	aggregate(res)
 	return res
+}
+
+// loopVars are the variables of loop item i: loop_var, index_var and
+// ansible_loop_var.
+func (tr *taskRun) loopVars(i int, item any) map[string]any {
+	loopVar := tr.t.LoopVar
+	if loopVar == "" {
+		loopVar = "item"
+	}
+	vars := map[string]any{loopVar: item, "ansible_loop_var": loopVar}
+	if tr.t.IndexVar != "" {
+		vars[tr.t.IndexVar] = i
+	}
+	return vars
 }
 
 func (tr *taskRun) label(s *scope, item any) any {
@@ -155,6 +175,11 @@ func (tr *taskRun) runItem(ctx context.Context, o *outcome, s *scope) *TaskResul
 	}
 	if !ok {
 		return &TaskResult{Skipped: true, Status: StatusSkipped, Msg: "Conditional result was False"}
+	}
+	if _, builtin := builtins[tr.t.Module]; !builtin {
+		if a, err := tr.args(s); err == nil {
+			o.args = append(o.args, a) // for the hash journals and --resume compare
+		}
 	}
 	return tr.attempts(ctx, o, s)
 }

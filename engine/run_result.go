@@ -49,6 +49,7 @@ func (p *playRun) emitOutcome(tr *taskRun, o *outcome) {
 	}
 	e := base
 	e.Type, e.Status, e.Result, e.Duration, e.Msg = EventHostResult, res.Status, res, o.dur, res.Msg
+	e.TaskID, e.ArgsHash, e.Register = taskID(tr.t), o.argsHash, tr.t.Register
 	p.r.sink.emit(e)
 }
 
@@ -102,7 +103,11 @@ func (p *playRun) count(tr *taskRun, o *outcome) {
 func (p *playRun) record(tr *taskRun, h string, o *outcome) bool {
 	hs := p.r.hostState(h)
 	if tr.t.Register != "" {
-		hs.setVars(map[string]any{tr.t.Register: resultMap(o.res)}, true)
+		reg := o.registered
+		if reg == nil {
+			reg = resultMap(o.res)
+		}
+		hs.setVars(map[string]any{tr.t.Register: reg}, true)
 	}
 	hs.setVars(o.facts, true)
 	hs.setVars(o.incVars, false)
