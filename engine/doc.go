@@ -96,6 +96,15 @@
 // so a journaling sink records each change before anything else happens
 // on that host; rollback replays the journal backwards in a later process.
 //
+// Resume: every host_result event carries TaskID (the task's file:line:col
+// and name), ArgsHash (a hash of the module and the rendered arguments of
+// each item that ran) and Register; TaskResult.Map is the registered value.
+// A journal keeps them; on a later run, Options.Resume is asked before a
+// module task runs on a host, and when it returns the earlier result for
+// the same TaskID and ArgsHash, the task is not run again there: the
+// result is replayed (status as before, msg "resumed: ..."), registered,
+// and notifies handlers if it had changed. Built-ins always run.
+//
 // rollback_on_failure on a play (or Options.RollbackOnFailure): at the end
 // of each batch, every host that failed in it has the changes the play
 // made there undone, newest first (journal.Rollback: files restored or
@@ -118,7 +127,5 @@
 // run, not per play. Once any_errors_fatal or max_fail_percentage ends a
 // play, pending rescue and always sections do not run. Not supported:
 // force_handlers, strategy free, async/poll, prompts in pause, retries
-// without until (ansible-core 2.16), ansible_loop (loop_control.extended),
-// --resume (the engine sends TaskResult.Map for a journal, but does not
-// yet skip finished tasks).
+// without until (ansible-core 2.16), ansible_loop (loop_control.extended).
 package engine
