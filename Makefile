@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build test lint fuzz lab-deps e2e
+.PHONY: build test lint fuzz lab-deps e2e bench
 build:
 	$(GO) build -o bin/kplay ./cmd/kplay
 
@@ -22,3 +22,10 @@ lab-deps:
 # End-to-end tests on a real local lab (root; skipped where a lab cannot run).
 e2e:
 	KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./lab/...
+
+# kplay against ansible-playbook and an SSH floor on real sshd hosts on
+# loopback (root; installs ansible-core if missing). Quick set N=1,10,50
+# (~10 min); BENCH_FULL=1 for N up to 500, 3 runs, every case (hours).
+# BENCH_ARGS passes flags (go run ./bench -h). docs/benchmarks.md.
+bench:
+	$(GO) run ./bench $(BENCH_ARGS)

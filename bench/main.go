@@ -1,0 +1,147 @@
+// Command bench measures kplay against ansible-playbook and an SSH floor
+// on N real OpenSSH hosts on loopback (issue 8; docs/benchmarks.md).
+// Run it as root through `make bench` (quick set) or
+// `BENCH_FULL=1 make bench` (N up to 500, 3 runs, every case).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is the command line of the benchmark.
+type config struct {
+	ns        []int
+	ansibleNs map[int]bool // sizes at which Ansible runs; nil: all
+	runs      int
+	cases     []string
+	tools     []string
+	port      int
+	work      string
+	out       string
+	kplay     string
+	timeout   time.Duration
+	profileN  int
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (*config, error) {
+	full := os.Getenv("BENCH_FULL") != ""
+	c := &config{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	ns := fs.String("n", pick(full, "1,10,50,200,500", "1,10,50"), "host counts")
+	ans := fs.String("ansible-n", "", "host counts at which Ansible runs too (default: all of -n)")
+	fs.IntVar(&c.runs, "runs", pickInt(full, 3, 1), "measured runs per tool, case and N")
+	cases := fs.String("cases", pick(full, "first,rerun,check", "first,rerun"), "cases: first, rerun, check")
+	tools := fs.String("tools", "kplay,floor,ansible,ansible-pipelined", "tools to measure")
+	fs.IntVar(&c.port, "port", 22, "sshd port on every loopback address")
+	fs.StringVar(&c.work, "work", "/tmp/kplay-bench-work", "scratch folder (keys, configs, logs)")
+	fs.StringVar(&c.out, "out", "/tmp/kplay-bench-results", "results folder (results.json, results.md, wall.png)")
+	fs.StringVar(&c.kplay, "kplay", "", "kplay binary (default: build ./cmd/kplay)")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "limit of one tool run")
+	fs.IntVar(&c.profileN, "profile", 0, "also profile kplay (CPU, allocations) at this N; 0: no")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.ns, err = intList(*ns); err != nil {
+		return nil, err
+	}
+	if *ans != "" {
+		list, err := intList(*ans)
+		if err != nil {
+			return nil, err
+		}
+		c.ansibleNs = map[int]bool{}
+		for _, n := range list {
+			c.ansibleNs[n] = true
+		}
+	}
+	c.cases = strings.Split(*cases, ",")
+	c.tools = strings.Split(*tools, ",")
+	if c.runs < 1 {
+		return nil, errors.New("-runs must be at least 1")
+	}
+	return c, nil
+}
+
+func pick(full bool, a, b string) string {
+	if full {
+		return a
+	}
+	return b
+}
+
+func pickInt(full bool, a, b int) int {
+	if full {
+		return a
+	}
+	return b
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1000 {
+			return nil, fmt.Errorf("bad host count %q (1..1000)", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// run prepares the machine, starts the fleet, measures and reports. The
+// fleet is stopped by PID on every way out, Ctrl-C included.
+func run(ctx context.Context, cfg *config) error {
+	if os.Geteuid() != 0 {
+		return errors.New("needs root (sshd hosts in mount namespaces, /root bind mounts)")
+	}
+	if err := prepare(ctx, cfg); err != nil {
+		return err
+	}
+	for _, d := range []string{cfg.work, cfg.out, filepath.Join(cfg.work, "logs"), filepath.Join(cfg.work, "cp")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	f, err := newFleet(filepath.Join(cfg.work, "fleet"), cfg.port)
+	if err != nil {
+		return err
+	}
+	e := &env{fleet: f, work: cfg.work, kplay: cfg.kplay, timeout: cfg.timeout}
+	if e.play, err = filepath.Abs("bench/play/site.yml"); err != nil {
+		return err
+	}
+	defer func() {
+		e.closeControlMasters()
+		f.stop()
+	}()
+	res, err := measure(ctx, cfg, e)
+	if werr := writeResults(cfg, res); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
