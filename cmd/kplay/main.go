@@ -44,6 +44,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return report(err, stderr)
 		case "lab":
 			return runLab(ctx, args[1:], stdout, stderr)
+		case "init":
+			return report(runInit(args[1:], stdout), stderr)
+		case "roles":
+			return report(runRoles(args[1:], stdout), stderr)
 		}
 	}
 	err = runPlaybooks(ctx, args, stdin, stdout, stderr)

@@ -17,13 +17,17 @@ import (
 // runPlaybooks is `kplay [flags] PLAYBOOK...`.
 func runPlaybooks(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f playFlags
-	pos, err := parseArgs(newPlayFlagSet(&f), args)
+	fset := newPlayFlagSet(&f)
+	pos, err := parseArgs(fset, args)
 	if err == errHelp {
 		fmt.Fprint(stdout, usageText)
 		return errHelp
 	}
 	if err != nil {
 		return usageErrorf("%v (see kplay --help)", err)
+	}
+	if err := applyConfig(&f, flagsSet(fset)); err != nil { // ./kplay.yaml; flags override it
+		return err
 	}
 	if f.version {
 		printVersion(stdout)
