@@ -62,10 +62,22 @@ type Options struct {
 	// ones (a roles/ folder next to the playbook is always searched first).
 	RolePaths []string
 
-	// JournalDir is where the run's journal folder goes (default
-	// .kplay/runs next to the inventory). Empty and NoJournal = none.
+	// Journal, when set, receives the host_result event of every task on
+	// every host as soon as that host finishes the task, from the host's
+	// goroutine and before the next task can start there; an error fails
+	// the host (a change that cannot be journaled must not go unnoticed).
+	// JournalRecorder adapts a journal.Journal.
+	Journal Journal
+	// JournalDir, when set and Journal is nil, makes Run keep the run's
+	// journal itself in JournalDir/<run id> (journal.Create), finished with
+	// the run's status. The CLI sets it to .kplay/runs next to the
+	// inventory.
 	JournalDir string
-	NoJournal  bool
+	// Only, when not nil, restricts every play to these hosts, on top of
+	// Limit (--resume passes the hosts that had not finished).
+	Only []string
+	// Command is the command line recorded in the journal.
+	Command []string
 
 	// Now is the clock; nil means time.Now (tests pin it).
 	Now func() time.Time

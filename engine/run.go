@@ -162,6 +162,10 @@ func runPlaybooks(ctx context.Context, opts Options, pbs []*Playbook) (*Report, 
 	r := newRunner(opts)
 	defer r.conns.close()
 	start := r.now()
+	jr, err := r.openJournal(pbs, start)
+	if err != nil {
+		return nil, err
+	}
 	r.sink.emit(Event{Type: EventRunStart})
 	for _, pb := range pbs {
 		for _, play := range pb.Plays {
@@ -169,6 +173,7 @@ func runPlaybooks(ctx context.Context, opts Options, pbs []*Playbook) (*Report, 
 				break
 			}
 			if err := r.runPlay(ctx, pb, play); err != nil {
+				_ = finishJournal(jr, &Report{Failed: []string{"(run stopped: " + err.Error() + ")"}})
 				return nil, err
 			}
 		}
@@ -179,6 +184,9 @@ func runPlaybooks(ctx context.Context, opts Options, pbs []*Playbook) (*Report, 
 	}
 	rep := r.report(start)
 	r.sink.emit(Event{Type: EventRecap, Recap: rep.Stats, Hosts: rep.HostOrder})
+	if err := finishJournal(jr, rep); err != nil {
+		r.sink.emit(Event{Type: EventWarning, Msg: err.Error()})
+	}
 	return rep, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,7 +130,7 @@ func (r *runner) playHosts(play *Play) ([]string, error) {
 	defer r.mu.Unlock()
 	out := hosts[:0:0]
 	for _, h := range hosts {
-		if !r.removed[h] {
+		if !r.removed[h] && (r.opts.Only == nil || slices.Contains(r.opts.Only, h)) {
 			out = append(out, h)
 		}
 	}

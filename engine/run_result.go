@@ -33,24 +33,31 @@ func (p *playRun) apply(tr *taskRun, hosts []string, outs []*outcome) int {
 
 // emitOutcome sends the item events and the host result of one host.
 func (p *playRun) emitOutcome(tr *taskRun, o *outcome) {
-	base := Event{Play: playName(p.play), Task: tr.t.DisplayName(), TaskPos: posPtr(tr.t.Pos), Module: tr.t.Module,
-		IsHandler: tr.f.handler, Host: o.host, Delegate: o.delegate}
+	e := p.hostEvent(tr, o)
+	for i, it := range e.Result.Items {
+		ie := e
+		ie.Type, ie.Status, ie.Result, ie.Duration, ie.Msg = EventItem, it.Status, it, 0, ""
+		ie.TaskID, ie.ArgsHash, ie.Register = "", "", ""
+		if i < len(o.labels) {
+			ie.Item = o.labels[i]
+		}
+		p.r.sink.emit(ie)
+	}
+	p.r.sink.emit(e)
+}
+
+// hostEvent is the host_result event of an outcome, its result masked for
+// secrets (and censored for no_log): what the console, --json and the
+// journal see.
+func (p *playRun) hostEvent(tr *taskRun, o *outcome) Event {
 	res := p.mask(o.res)
 	if tr.t.NoLog || p.play.NoLog {
 		res = censored(res)
 	}
-	for i, it := range res.Items {
-		e := base
-		e.Type, e.Status, e.Result = EventItem, it.Status, it
-		if i < len(o.labels) {
-			e.Item = o.labels[i]
-		}
-		p.r.sink.emit(e)
-	}
-	e := base
-	e.Type, e.Status, e.Result, e.Duration, e.Msg = EventHostResult, res.Status, res, o.dur, res.Msg
-	e.TaskID, e.ArgsHash, e.Register = taskID(tr.t), o.argsHash, tr.t.Register
-	p.r.sink.emit(e)
+	return Event{Type: EventHostResult, Play: playName(p.play), Task: tr.t.DisplayName(), TaskPos: posPtr(tr.t.Pos),
+		Module: tr.t.Module, IsHandler: tr.f.handler, Host: o.host, Delegate: o.delegate,
+		Status: res.Status, Result: res, Duration: o.dur, Msg: res.Msg,
+		TaskID: taskID(tr.t), ArgsHash: o.argsHash, Register: tr.t.Register}
 }
 
 // censored hides a no_log task's output but keeps its verdict and journal
