@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build test lint fuzz lab-deps e2e bench
+.PHONY: build test lint fuzz lab-deps e2e diff bench
 build:
 	$(GO) build -o bin/kplay ./cmd/kplay
 
@@ -29,3 +29,9 @@ e2e:
 # BENCH_ARGS passes flags (go run ./bench -h). docs/benchmarks.md.
 bench:
 	$(GO) run ./bench $(BENCH_ARGS)
+
+# Differential suite: the same playbooks run by ansible-playbook and kplay
+# must leave the same trees and exit codes (skips without ansible-core;
+# also part of make test).
+diff:
+	$(GO) test -count=1 -v -run TestDifferential ./difftest/
