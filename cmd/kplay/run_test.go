@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 
+	"github.com/kplay/kplay/engine"
 	"github.com/kplay/kplay/inventory"
 )
 
@@ -80,5 +82,25 @@ func TestSetDefaultHostVar(t *testing.T) {
 		if got := h.Connection().KeyFile; host == "c" && got != "k" {
 			t.Errorf("c: connection key file = %q, want the inventory's \"k\"", got)
 		}
+	}
+}
+
+// TestEmbeddedPlaybookByName: a playbook name that is not a file is found
+// among the embedded playbooks (here a stand-in FS), so `kplay site.yaml`
+// works from any folder.
+func TestEmbeddedPlaybookByName(t *testing.T) {
+	t.Chdir(t.TempDir())
+	inv, err := inventory.Parse("hosts.yaml", []byte("all:\n  hosts:\n    h1: {ansible_connection: local}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := &engine.Options{Inventory: inv, Playbooks: []string{"demo.yaml"},
+		PlaybooksFS: fstest.MapFS{"demo.yaml": {Data: []byte("- name: shipped\n  hosts: all\n  tasks:\n    - name: hello\n      command: 'true'\n")}}}
+	var out bytes.Buffer
+	if err := listPlaybooks(&playFlags{listTasks: true}, opts, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "play #1 (all): shipped") || !strings.Contains(out.String(), "      hello\tTAGS: []") {
+		t.Errorf("unexpected listing:\n%s", out.String())
 	}
 }
