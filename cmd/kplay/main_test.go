@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"testing"
 
 	"github.com/kplay/kplay/internal/sshtest"
+	"github.com/rogpeppe/go-internal/diff"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -30,6 +32,7 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
+			"cmpout":   cmdCmpOut,
 		},
 	})
 }
@@ -78,5 +81,23 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// timingRe matches the run's duration, the one line that differs between
+// runs.
+var timingRe = regexp.MustCompile(`(?m)^Total time: \S+$`)
+
+// cmdCmpOut is "cmpout FILE": it compares the last command's stdout with
+// FILE, the total time line read as "Total time: X", so that a transcript
+// can show a whole run's output.
+func cmdCmpOut(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: cmpout FILE")
+	}
+	got := timingRe.ReplaceAllString(ts.ReadFile("stdout"), "Total time: X")
+	want := ts.ReadFile(args[0])
+	if got != want {
+		ts.Fatalf("stdout differs from %s:\n%s", args[0], diff.Diff(args[0], []byte(want), "stdout", []byte(got)))
 	}
 }
