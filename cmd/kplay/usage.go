@@ -8,11 +8,14 @@ Usage:
   kplay [flags] PLAYBOOK...        run playbooks (flags may also follow the playbooks)
   kplay vars HOST [-i INV] [PLAYBOOK] [--explain]
                                    print a host's merged variables
+  kplay init DIR                   write a ready environment folder (hosts.yaml, group_vars, kplay.yaml)
+  kplay roles [show|export] ...    list, read or export the embedded roles
   kplay lab ...                    manage the local multi-host lab
   kplay version                    print the version
   kplay help                       print this help
 
 A PLAYBOOK that is not a file is looked up among the playbooks embedded in kplay.
+Settings in ./kplay.yaml (see kplay init) apply to runs; flags override them.
 
 Flags:
   -i, --inventory FILE        inventory (YAML or INI); default ./hosts.yaml if present,
