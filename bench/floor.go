@@ -26,7 +26,7 @@ import (
 // and the skipped task, cost nothing here). It is what a perfect engine
 // over the same transport would pay.
 
-// floorStep is one remote command. A step with check runs
+// floorStep is one remote step (see floorExec). A step with check runs
 // `check || { apply; echo changed; }` (in check mode: `check || echo
 // changed`); a step without check is read-only and runs apply as is.
 type floorStep struct {
@@ -146,15 +146,30 @@ func floorHost(client *ssh.Client, host string, in floorInputs, check bool) (int
 	return changed, nil
 }
 
-// floorExec runs one step in a new session and returns its stdout.
+// floorExec runs one step and returns its stdout. A step with content
+// is checked first (by hash, in its own session) and sent only when it
+// differs, as an engine would; any other step is one session.
 func floorExec(client *ssh.Client, st floorStep, check bool) (string, error) {
-	cmd := st.apply
 	switch {
-	case st.check != "" && check:
-		cmd = st.check + " || echo changed"
-	case st.check != "":
-		cmd = st.check + " || { " + st.apply + " && echo changed; }"
+	case st.check == "":
+		return floorSession(client, st.apply, nil)
+	case check:
+		return floorSession(client, st.check+" || echo changed", nil)
+	case st.stdin == nil:
+		return floorSession(client, st.check+" || { "+st.apply+" && echo changed; }", nil)
 	}
+	out, err := floorSession(client, st.check+" || echo changed", nil)
+	if err != nil || out != "changed\n" {
+		return out, err
+	}
+	if _, err := floorSession(client, st.apply, st.stdin); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// floorSession runs cmd in a new session of client.
+func floorSession(client *ssh.Client, cmd string, stdin []byte) (string, error) {
 	sess, err := client.NewSession()
 	if err != nil {
 		return "", fmt.Errorf("open session: %w", err)
@@ -162,8 +177,8 @@ func floorExec(client *ssh.Client, st floorStep, check bool) (string, error) {
 	defer sess.Close()
 	var out, errb bytes.Buffer
 	sess.Stdout, sess.Stderr = &out, &errb
-	if st.stdin != nil && !(check && st.check != "") {
-		sess.Stdin = bytes.NewReader(st.stdin)
+	if stdin != nil {
+		sess.Stdin = bytes.NewReader(stdin)
 	}
 	if err := sess.Run(cmd); err != nil {
 		return out.String(), fmt.Errorf("run %q: %w: %s", cmd, err, errb.String())

@@ -26,6 +26,8 @@ import (
 type fleet struct {
 	dir        string // keys, configs, homes, known_hosts
 	port       int
+	logLevel   string // sshd LogLevel
+	extra      string // more sshd_config lines
 	hosts      []benchHost
 	keyFile    string // client private key (OpenSSH format)
 	signer     ssh.Signer
@@ -161,8 +163,8 @@ func (f *fleet) sshdConfig(h *benchHost, hdir string) string {
 		filepath.Join(f.dir, "authorized_keys")) +
 		"StrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n" +
 		"KbdInteractiveAuthentication no\nPrintMotd no\nPrintLastLog no\nUseDNS no\n" +
-		"MaxStartups 2000:30:4000\nMaxSessions 200\nLogLevel ERROR\n" +
-		"Subsystem sftp internal-sftp\n"
+		"MaxStartups 2000:30:4000\nMaxSessions 200\nLogLevel " + f.logLevel + "\n" +
+		"Subsystem sftp internal-sftp\n" + f.extra
 }
 
 // waitListen polls addr until it accepts a connection (at most 10 s).

@@ -24,6 +24,8 @@ type config struct {
 	ansibleNs map[int]bool // sizes at which Ansible runs; nil: all
 	runs      int
 	cases     []string
+	ansRuns   int      // runs of the Ansible configurations (they take minutes each)
+	ansCases  []string // cases of the Ansible configurations
 	tools     []string
 	port      int
 	work      string
@@ -31,6 +33,9 @@ type config struct {
 	kplay     string
 	timeout   time.Duration
 	profileN  int
+	serve     int
+	logLevel  string
+	extra     string
 }
 
 func main() {
@@ -53,8 +58,10 @@ func parseFlags(args []string) (*config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	ns := fs.String("n", pick(full, "1,10,50,200,500", "1,10,50"), "host counts")
 	ans := fs.String("ansible-n", "", "host counts at which Ansible runs too (default: all of -n)")
-	fs.IntVar(&c.runs, "runs", pickInt(full, 3, 1), "measured runs per tool, case and N")
-	cases := fs.String("cases", pick(full, "first,rerun,check", "first,rerun"), "cases: first, rerun, check")
+	fs.IntVar(&c.runs, "runs", 3, "measured runs per tool, case and N")
+	cases := fs.String("cases", "first,rerun,check", "cases: first, rerun, check")
+	fs.IntVar(&c.ansRuns, "ansible-runs", pickInt(full, 3, 1), "runs of the Ansible configurations (at most -runs)")
+	ansCases := fs.String("ansible-cases", pick(full, "first,rerun,check", "first"), "cases of the Ansible configurations")
 	tools := fs.String("tools", "kplay,floor,ansible,ansible-pipelined", "tools to measure")
 	fs.IntVar(&c.port, "port", 22, "sshd port on every loopback address")
 	fs.StringVar(&c.work, "work", "/tmp/kplay-bench-work", "scratch folder (keys, configs, logs)")
@@ -62,6 +69,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.kplay, "kplay", "", "kplay binary (default: build ./cmd/kplay)")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "limit of one tool run")
 	fs.IntVar(&c.profileN, "profile", 0, "also profile kplay (CPU, allocations) at this N; 0: no")
+	fs.StringVar(&c.logLevel, "sshd-log-level", "ERROR", "LogLevel of the sshd hosts (VERBOSE logs every session)")
+	fs.StringVar(&c.extra, "sshd-config", "", "more sshd_config lines for every host (\\n-separated), e.g. a ForceCommand that logs commands")
+	fs.IntVar(&c.serve, "serve", 0, "only start this many hosts, print how to reach them, wait for Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -81,6 +91,8 @@ func parseFlags(args []string) (*config, error) {
 	}
 	c.cases = strings.Split(*cases, ",")
 	c.tools = strings.Split(*tools, ",")
+	c.ansCases = strings.Split(*ansCases, ",")
+	c.ansRuns = min(c.ansRuns, c.runs)
 	if c.runs < 1 {
 		return nil, errors.New("-runs must be at least 1")
 	}
@@ -131,6 +143,10 @@ func run(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return err
 	}
+	f.logLevel = cfg.logLevel
+	if cfg.extra != "" {
+		f.extra = strings.ReplaceAll(cfg.extra, `\n`, "\n") + "\n"
+	}
 	e := &env{fleet: f, work: cfg.work, kplay: cfg.kplay, timeout: cfg.timeout}
 	if e.play, err = filepath.Abs("bench/play/site.yml"); err != nil {
 		return err
@@ -139,9 +155,30 @@ func run(ctx context.Context, cfg *config) error {
 		e.closeControlMasters()
 		f.stop()
 	}()
+	if cfg.serve > 0 {
+		return serve(ctx, e, cfg.serve)
+	}
 	res, err := measure(ctx, cfg, e)
 	if werr := writeResults(cfg, res); werr != nil && err == nil {
 		err = werr
 	}
 	return err
+}
+
+// serve starts n hosts and keeps them up until Ctrl-C, for looking at one
+// tool by hand (kplay -vv, ansible-playbook -vvv).
+func serve(ctx context.Context, e *env, n int) error {
+	if err := e.fleet.grow(n); err != nil {
+		return err
+	}
+	for _, tool := range []string{toolKplay, toolAnsiblePL} {
+		cmd, err := e.toolCommand(tool, n, caseFirst)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s:\n  cd %s\n  %s\n", tool, cmd.Dir, strings.Join(cmd.Args, " "))
+	}
+	fmt.Printf("(ansible needs the ANSIBLE_* environment of bench/tools.go ansibleEnv)\n%d hosts up; Ctrl-C stops them\n", n)
+	<-ctx.Done()
+	return nil
 }

@@ -54,6 +54,8 @@ func prepare(ctx context.Context, cfg *config) error {
 	return nil
 }
 
+func isAnsible(tool string) bool { return tool == toolAnsible || tool == toolAnsiblePL }
+
 func needs(tools []string, names ...string) bool {
 	for _, n := range names {
 		if slices.Contains(tools, n) {
@@ -73,9 +75,9 @@ func measure(ctx context.Context, cfg *config, e *env) ([]sample, error) {
 			return all, fmt.Errorf("start %d sshd hosts: %w", n, err)
 		}
 		fmt.Printf("== N=%d: %d sshd hosts up\n", n, n)
-		tools := cfg.toolsAt(n)
 		digests := map[string]string{}
 		for run := 1; run <= cfg.runs; run++ {
+			tools := cfg.toolsAt(n, run)
 			for i := range tools {
 				tool := tools[(i+run-1)%len(tools)]
 				got, digest, err := e.toolRound(ctx, cfg, tool, n, run)
@@ -97,10 +99,11 @@ func measure(ctx context.Context, cfg *config, e *env) ([]sample, error) {
 	return all, nil
 }
 
-func (c *config) toolsAt(n int) []string {
+// toolsAt lists the tools of run number run at n hosts.
+func (c *config) toolsAt(n, run int) []string {
 	var out []string
 	for _, t := range c.tools {
-		if (t == toolAnsible || t == toolAnsiblePL) && c.ansibleNs != nil && !c.ansibleNs[n] {
+		if isAnsible(t) && (c.ansibleNs != nil && !c.ansibleNs[n] || run > c.ansRuns) {
 			continue
 		}
 		out = append(out, t)
@@ -119,7 +122,11 @@ func (e *env) toolRound(ctx context.Context, cfg *config, tool string, n, run in
 	var out []sample
 	var digest string
 	for _, c := range []string{caseFirst, caseRerun, caseCheck} {
-		measured := slices.Contains(cfg.cases, c)
+		cases := cfg.cases
+		if isAnsible(tool) {
+			cases = cfg.ansCases
+		}
+		measured := slices.Contains(cases, c)
 		if !measured && c != caseFirst {
 			continue
 		}

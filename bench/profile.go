@@ -116,16 +116,17 @@ func profileKplay(ctx context.Context, cfg *config, e *env, n int) error {
 			return fmt.Errorf("profiled run: %w", err)
 		}
 		fmt.Printf("profiled kplay N=%d %s: %.3fs (profiles in %s)\n", n, c, s.Wall.Seconds(), cfg.out)
-		for _, p := range []struct{ file, args string }{
-			{cpu, "-top -nodecount=40"}, {cpu, "-top -cum -nodecount=40"},
-			{mem, "-top -sample_index=alloc_space -nodecount=30"},
+		for _, p := range []struct{ file, args, name string }{
+			{cpu, "-top -nodecount=40", "top"}, {cpu, "-top -cum -nodecount=40", "topcum"},
+			{mem, "-top -sample_index=alloc_space -nodecount=30", "top"},
+			{mem, "-top -cum -sample_index=alloc_space -nodecount=30", "topcum"},
 		} {
 			args := append([]string{"tool", "pprof"}, strings.Fields(p.args)...)
 			out, err := exec.CommandContext(ctx, "go", append(args, bin, p.file)...).CombinedOutput()
 			if err != nil {
 				return fmt.Errorf("pprof %s: %w: %s", p.file, err, out)
 			}
-			name := strings.TrimSuffix(p.file, ".pprof") + strings.ReplaceAll(strings.ReplaceAll(p.args, " ", ""), "-", "_") + ".txt"
+			name := strings.TrimSuffix(p.file, "pprof") + p.name + ".txt"
 			if err := os.WriteFile(name, out, 0o644); err != nil {
 				return err
 			}

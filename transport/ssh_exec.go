@@ -124,7 +124,7 @@ func newSession(ctx context.Context, c *ssh.Client) (*ssh.Session, error) {
 
 func (s *SSH) run(ctx context.Context, c *ssh.Client, sess *ssh.Session, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
 	pf := &pidFilter{w: orDiscard(stderr), known: make(chan struct{})}
-	sess.Stdout = orDiscard(stdout)
+	sess.Stdout = withReadFrom(orDiscard(stdout))
 	sess.Stderr = pf
 	in, err := sess.StdinPipe()
 	if err != nil {
@@ -152,7 +152,7 @@ func (s *SSH) run(ctx context.Context, c *ssh.Client, sess *ssh.Session, cmd str
 // exits without reading all of it is not an error (as with os/exec).
 func copyStdin(w io.WriteCloser, r io.Reader) {
 	if r != nil {
-		_, _ = io.Copy(w, r)
+		_, _ = copyPooled(w, r)
 	}
 	_ = w.Close()
 }
@@ -283,6 +283,10 @@ func (f *pidFilter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// ReadFrom makes io.Copy (x/crypto/ssh's stderr copier) use a pooled
+// buffer; see copyBufs.
+func (f *pidFilter) ReadFrom(r io.Reader) (int64, error) { return readFromPooled(f.Write, r) }
 
 func (f *pidFilter) flush(rest []byte) error {
 	if !f.done {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -434,3 +435,52 @@ func TestReconnectBackoff(t *testing.T) {
 		t.Errorf("host down: err = %v, want ErrUnreachable", err)
 	}
 }
+
+// TestPooledCopies: the pooled stream copies pass every byte through and
+// report errors as io.Copy does.
+func TestPooledCopies(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 10<<10) // 160 KB: several buffers
+	tests := []struct {
+		name string
+		copy func(w io.Writer, r io.Reader) (int64, error)
+	}{
+		{"pidFilter", func(w io.Writer, r io.Reader) (int64, error) {
+			f := &pidFilter{w: w, known: make(chan struct{})}
+			n, err := io.Copy(f, r)
+			if ferr := f.finish(); err == nil {
+				err = ferr
+			}
+			return n, err
+		}},
+		{"withReadFrom", func(w io.Writer, r io.Reader) (int64, error) { return io.Copy(withReadFrom(w), r) }},
+		{"copyPooled file-like", func(w io.Writer, r io.Reader) (int64, error) { return copyPooled(w, io.MultiReader(r)) }},
+		{"copyPooled in memory", func(w io.Writer, r io.Reader) (int64, error) { return copyPooled(w, r) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			n, err := tt.copy(struct{ io.Writer }{&out}, strings.NewReader(pidMarker+"5\n"+big))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := pidMarker + "5\n" + big
+			if tt.name == "pidFilter" {
+				want = big
+			}
+			if out.String() != want || n != int64(len(pidMarker+"5\n"+big)) {
+				t.Errorf("copied %d bytes, output of %d bytes (equal: %v)", n, out.Len(), out.String() == want)
+			}
+		})
+	}
+	t.Run("write error", func(t *testing.T) {
+		boom := errors.New("boom")
+		_, err := io.Copy(withReadFrom(failWriter{boom}), io.MultiReader(strings.NewReader("x")))
+		if !errors.Is(err, boom) {
+			t.Errorf("err = %v, want %v", err, boom)
+		}
+	})
+}
+
+type failWriter struct{ err error }
+
+func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
