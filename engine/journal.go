@@ -92,7 +92,7 @@ func (r *runner) openJournal(pbs []*Playbook, start time.Time) (*journal.Journal
 		return nil, nil
 	}
 	meta := journal.Meta{ID: r.runID, Start: start, Command: r.opts.Command, Check: r.opts.Check,
-		Checksums: map[string]string{}}
+		ResumeOf: r.opts.ResumeOf, Checksums: map[string]string{}}
 	if r.inv != nil && r.inv.Path != "" {
 		meta.Inventory = r.inv.Path
 		addChecksum(meta.Checksums, r.inv.Path)

@@ -76,6 +76,9 @@ type Options struct {
 	// Only, when not nil, restricts every play to these hosts, on top of
 	// Limit (--resume passes the hosts that had not finished).
 	Only []string
+	// ResumeOf is the id of the run Resume answers from, recorded in the
+	// journal so that rolling back the resumed run undoes both.
+	ResumeOf string
 	// Command is the command line recorded in the journal.
 	Command []string
 

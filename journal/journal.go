@@ -38,6 +38,9 @@ type Meta struct {
 	ID         string            `json:"id"`
 	Kind       string            `json:"kind"` // "run" or "rollback"
 	RollbackOf string            `json:"rollback_of,omitempty"`
+	// ResumeOf is the run a --resume run continued; rollback undoes the
+	// two together.
+	ResumeOf string `json:"resume_of,omitempty"`
 	Start      time.Time         `json:"start"`
 	End        time.Time         `json:"end,omitzero"`
 	Status     string            `json:"status"`
@@ -84,11 +87,12 @@ type Journal struct {
 	seq  int
 }
 
-// NewID returns a run id that sorts by time and is unique on this machine.
+// NewID returns a run id that sorts by time (to the millisecond) and is
+// unique on this machine: 20261123-021530-123-a1b2c3.
 func NewID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+	return strings.Replace(now.UTC().Format("20060102-150405.000"), ".", "-", 1) + "-" + hex.EncodeToString(b[:])
 }
 
 // Create makes the run folder root/<meta.ID> (0700) and opens its journal.
@@ -260,7 +264,12 @@ func List(root string) ([]Meta, error) {
 		}
 		metas = append(metas, m)
 	}
-	sort.Slice(metas, func(a, b int) bool { return metas[a].ID > metas[b].ID })
+	sort.Slice(metas, func(a, b int) bool {
+		if !metas[a].Start.Equal(metas[b].Start) {
+			return metas[a].Start.After(metas[b].Start)
+		}
+		return metas[a].ID > metas[b].ID
+	})
 	return metas, nil
 }
 
@@ -277,4 +286,24 @@ func Latest(root, kind string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no runs in %s", root)
+}
+
+// ReadChain reads a run and, when it resumed earlier runs, their entries
+// first: the changes of one logical run, oldest first.
+func ReadChain(root, id string) (Meta, []Entry, error) {
+	meta, entries, err := Read(root, id)
+	if err != nil {
+		return meta, nil, err
+	}
+	seen := map[string]bool{id: true}
+	for prev := meta.ResumeOf; prev != "" && !seen[prev]; {
+		seen[prev] = true
+		pm, pe, err := Read(root, prev)
+		if err != nil {
+			return meta, nil, fmt.Errorf("run %s resumed %s: %w", id, prev, err)
+		}
+		entries = append(pe, entries...)
+		prev = pm.ResumeOf
+	}
+	return meta, entries, nil
 }

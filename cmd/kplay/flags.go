@@ -37,6 +37,11 @@ type playFlags struct {
 	askPass        bool
 	askBecomePass  bool
 	privateKey     string
+
+	resume            resumeFlag
+	rollbackOnFailure bool
+	journalDir        string
+	noJournal         bool
 }
 
 // newPlayFlagSet declares the playbook flags on a fresh FlagSet; short and
@@ -85,6 +90,10 @@ func newPlayFlagSet(f *playFlags) *flag.FlagSet {
 	boolean(&f.askPass, "k", "ask-pass")
 	boolean(&f.askBecomePass, "K", "ask-become-pass")
 	str(&f.privateKey, "", "private-key")
+	vars(&f.resume, "resume")
+	boolean(&f.rollbackOnFailure, "rollback-on-failure")
+	str(&f.journalDir, "", "journal-dir")
+	boolean(&f.noJournal, "no-journal")
 	return fs
 }
 

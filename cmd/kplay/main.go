@@ -44,6 +44,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return report(err, stderr)
 		case "lab":
 			return runLab(ctx, args[1:], stdout, stderr)
+		case "runs":
+			return report(runRuns(ctx, args[1:], stdout, stderr), stderr)
+		case "rollback":
+			return report(runRollback(ctx, args[1:], stdin, stdout, stderr), stderr)
 		case "init":
 			return report(runInit(args[1:], stdout), stderr)
 		case "roles":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"github.com/kplay/kplay/journal"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -33,6 +34,7 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
 			"cmpout":   cmdCmpOut,
+			"lastrun":  cmdLastRun,
 		},
 	})
 }
@@ -100,4 +102,18 @@ func cmdCmpOut(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("stdout differs from %s:\n%s", args[0], diff.Diff(args[0], []byte(want), "stdout", []byte(got)))
 	}
+}
+
+// cmdLastRun is "lastrun [KIND]": it sets $RUNID to the newest journaled
+// run (of KIND, "run" or "rollback") under $WORK/.kplay/runs.
+func cmdLastRun(ts *testscript.TestScript, neg bool, args []string) {
+	kind := ""
+	if len(args) > 0 {
+		kind = args[0]
+	}
+	id, err := journal.Latest(ts.MkAbs(".kplay/runs"), kind)
+	if err != nil {
+		ts.Fatalf("lastrun: %v", err)
+	}
+	ts.Setenv("RUNID", id)
 }

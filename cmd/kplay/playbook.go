@@ -36,8 +36,12 @@ func runPlaybooks(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if err := f.validate(pos); err != nil {
 		return err
 	}
+	pos = f.takeResumeID(pos)
 	opts, err := f.options(pos, stderr)
 	if err != nil {
+		return err
+	}
+	if err := f.applyJournal(opts, args); err != nil {
 		return err
 	}
 	if f.listMode() {

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kplay/kplay/engine"
+	"github.com/kplay/kplay/journal"
+	"github.com/kplay/kplay/modules"
+)
+
+// resumeFlag is --resume, alone (the newest run) or --resume=ID; a run id
+// right after a bare --resume is taken too (see takeResumeID).
+type resumeFlag string
+
+func (r *resumeFlag) String() string   { return string(*r) }
+func (r *resumeFlag) IsBoolFlag() bool { return true }
+func (r *resumeFlag) Set(s string) error {
+	switch s {
+	case "true":
+		*r = "last"
+	case "false":
+		*r = ""
+	default:
+		*r = resumeFlag(s)
+	}
+	return nil
+}
+
+// runIDPattern is the shape of journal.NewID.
+var runIDPattern = regexp.MustCompile(`^\d{8}-\d{6}(-\d{3})?-[0-9a-f]{6}$`)
+
+// takeResumeID moves a run id given as `--resume ID` out of the playbooks.
+func (f *playFlags) takeResumeID(pos []string) []string {
+	if f.resume != "last" {
+		return pos
+	}
+	for i, p := range pos {
+		if _, err := os.Stat(p); err != nil && runIDPattern.MatchString(p) {
+			f.resume = resumeFlag(p)
+			return append(pos[:i:i], pos[i+1:]...)
+		}
+	}
+	return pos
+}
+
+// journalDirFor is where runs are journaled: --journal-dir, else
+// .kplay/runs next to the inventory (or here, without an inventory file).
+func journalDirFor(flagDir, inventoryDir string) string {
+	if flagDir != "" {
+		return flagDir
+	}
+	if inventoryDir == "" {
+		inventoryDir = "."
+	}
+	return filepath.Join(inventoryDir, ".kplay", "runs")
+}
+
+// applyJournal sets the journal, resume and rollback options of a run.
+func (f *playFlags) applyJournal(opts *engine.Options, args []string) error {
+	opts.RollbackOnFailure = opts.RollbackOnFailure || f.rollbackOnFailure
+	if f.noJournal {
+		if f.resume != "" {
+			return usageErrorf("--resume needs the journal; drop --no-journal")
+		}
+		return nil
+	}
+	opts.JournalDir = journalDirFor(f.journalDir, opts.Inventory.Dir)
+	opts.Command = append([]string{"kplay"}, args...)
+	if f.resume == "" {
+		return nil
+	}
+	id := string(f.resume)
+	if id == "last" {
+		latest, err := journal.Latest(opts.JournalDir, "run")
+		if err != nil {
+			return usageErrorf("--resume: %v", err)
+		}
+		id = latest
+	}
+	meta, entries, err := journal.ReadChain(opts.JournalDir, id)
+	if err != nil {
+		return usageErrorf("--resume: %v", err)
+	}
+	opts.Resume, opts.ResumeOf = engine.ResumeFrom(entries), id
+	if meta.Status == journal.StatusFailed {
+		// The hosts that had finished are not touched again.
+		opts.Only = append([]string{}, meta.Failed...)
+	}
+	return nil
+}
+
+const runsUsage = `Usage: kplay runs [-i INVENTORY] [--journal-dir DIR]
+       kplay runs show ID [-i INVENTORY] [--journal-dir DIR]
+
+Lists the journaled runs (newest first) with their status, hosts, changes
+and duration, or prints one run's journal: every task result per host, what
+it changed and how rollback undoes it.
+
+Flags:
+  -i, --inventory FILE   the inventory whose .kplay/runs to read (default ./hosts.yaml)
+      --journal-dir DIR  the journal folder (default .kplay/runs next to the inventory)
+  -h, --help             print this help
+`
+
+// runRuns is `kplay runs [show ID]`.
+func runRuns(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	var f playFlags
+	pos, err := parseArgs(newPlayFlagSet(&f), args)
+	if err == errHelp {
+		fmt.Fprint(stdout, runsUsage)
+		return errHelp
+	}
+	if err != nil {
+		return usageErrorf("runs: %v (see kplay runs --help)", err)
+	}
+	dir, err := f.journalRoot(stderr)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 0:
+		return listRuns(stdout, dir)
+	case len(pos) == 2 && pos[0] == "show":
+		return showRun(stdout, dir, pos[1])
+	}
+	return usageErrorf("runs: want no argument or `show ID` (see kplay runs --help)")
+}
+
+// journalRoot finds the journal folder from --journal-dir or the inventory.
+func (f *playFlags) journalRoot(stderr io.Writer) (string, error) {
+	if f.journalDir != "" {
+		return f.journalDir, nil
+	}
+	inv, err := loadInventory(f.inventory, stderr)
+	if err != nil {
+		return "", err
+	}
+	return journalDirFor("", inv.Dir), nil
+}
+
+func listRuns(w io.Writer, dir string) error {
+	metas, err := journal.List(dir)
+	if err != nil {
+		return err
+	}
+	if len(metas) == 0 {
+		fmt.Fprintf(w, "no runs in %s\n", dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tHOSTS\tCHANGES\tDURATION\tPLAYBOOKS")
+	for _, m := range metas {
+		kind := m.Kind
+		if m.Check {
+			kind += " (check)"
+		}
+		if m.RollbackOf != "" {
+			kind += " of " + m.RollbackOf
+		}
+		dur := "-"
+		if !m.End.IsZero() {
+			dur = m.End.Sub(m.Start).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", m.ID, kind, m.Status, len(m.Hosts), m.Changes, dur,
+			strings.Join(m.Playbooks, " "))
+	}
+	return tw.Flush()
+}
+
+func showRun(w io.Writer, dir, id string) error {
+	meta, entries, err := journal.Read(dir, id)
+	if err != nil {
+		return usageErrorf("runs show: %v", err)
+	}
+	fmt.Fprintf(w, "run %s (%s) %s, started %s\n", meta.ID, meta.Kind, meta.Status, meta.Start.Format(time.RFC3339))
+	if len(meta.Command) > 0 {
+		fmt.Fprintf(w, "command: %s\n", strings.Join(meta.Command, " "))
+	}
+	for _, e := range entries {
+		fmt.Fprintf(w, "%s [%s] %s (%s) %s\n", e.Time.Format("15:04:05"), e.Host, e.Task, e.TaskPos, e.Status)
+		for _, c := range e.Changes {
+			fmt.Fprintf(w, "    %s\n", describeChange(c))
+		}
+	}
+	return nil
+}
+
+// describeChange says in one line what changed and how rollback undoes it.
+func describeChange(c modules.Change) string {
+	switch c.Kind {
+	case modules.KindFile:
+		s := fmt.Sprintf("file %s %s", c.Path, c.Action)
+		switch {
+		case !c.Existed:
+			s += " (did not exist before: rollback removes it)"
+		case c.Backup != "":
+			s += " (backup " + c.Backup + ")"
+		case c.OldTarget != "":
+			s += " (was a link to " + c.OldTarget + ")"
+		case c.OldMode != "" || c.OldOwner != "":
+			s += fmt.Sprintf(" (was mode %s owner %s:%s)", c.OldMode, c.OldOwner, c.OldGroup)
+		}
+		return s
+	case modules.KindService:
+		return fmt.Sprintf("service %s %s (was %s)", c.Name, c.Action, c.Old)
+	}
+	s := fmt.Sprintf("%s %s %s", c.Kind, c.Name, c.Action)
+	if c.Old != "" || c.New != "" {
+		s += fmt.Sprintf(" (%s -> %s)", c.Old, c.New)
+	}
+	return s
+}
+
+const rollbackUsage = `Usage: kplay rollback [ID] [-i INVENTORY] [-l LIMIT] [--check] [SSH flags]
+
+Undoes a journaled run (default: the newest run that is not a rollback):
+on each host, newest change first and hosts in parallel, every file is put
+back byte for byte with its mode and owner (or removed if the run created
+it), packages the run installed are removed, and services the run touched
+are put back in their state before the run (restarted where their files
+were restored). A second rollback changes nothing. The rollback is itself
+journaled: kplay rollback ROLLBACK-ID undoes it.
+
+Flags:
+  -i, --inventory FILE     inventory (default ./hosts.yaml)
+  -l, --limit PATTERN      only these hosts
+  -C, --check              say what would be done, change nothing
+  -f, --forks N            hosts in parallel (default all)
+      --journal-dir DIR    the journal folder (default .kplay/runs next to the inventory)
+      --known-hosts FILE, --accept-new-host-keys, --ssh-config FILE,
+      --connect-timeout S, --private-key FILE, -k, -K: as for a run
+  -h, --help               print this help
+`
+
+// runRollback is `kplay rollback [ID]`.
+func runRollback(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var f playFlags
+	pos, err := parseArgs(newPlayFlagSet(&f), args)
+	if err == errHelp {
+		fmt.Fprint(stdout, rollbackUsage)
+		return errHelp
+	}
+	if err != nil {
+		return usageErrorf("rollback: %v (see kplay rollback --help)", err)
+	}
+	if len(pos) > 1 {
+		return usageErrorf("rollback: want at most one run id, got %d arguments", len(pos))
+	}
+	opts, err := f.options(nil, stderr)
+	if err != nil {
+		return err
+	}
+	if _, err := f.askPasswords(stdin, stderr, opts); err != nil {
+		return err
+	}
+	ro := engine.RollbackOptions{Options: *opts, Check: f.check}
+	ro.JournalDir = journalDirFor(f.journalDir, opts.Inventory.Dir)
+	ro.Command = append([]string{"kplay", "rollback"}, args...)
+	if len(pos) == 1 {
+		ro.RunID = pos[0]
+	}
+	verb := "done"
+	if f.check {
+		verb = "would be done"
+	}
+	ro.Report = func(a journal.Action) {
+		mark := "ok"
+		switch {
+		case a.Err != nil:
+			mark = "failed: " + a.Err.Error()
+		case a.Changed && f.check:
+			mark = "would change"
+		case a.Changed:
+			mark = "changed"
+		}
+		fmt.Fprintf(stdout, "[%s] %s: %s\n", a.Host, a.What, mark)
+	}
+	rep, err := engine.Rollback(ctx, ro)
+	if rep != nil {
+		fmt.Fprintf(stdout, "\n%s (%s)\n", rep, verb)
+		if rep.Rollback != "" {
+			fmt.Fprintf(stdout, "journaled as run %s (kplay rollback %s undoes it)\n", rep.Rollback, rep.Rollback)
+		}
+	}
+	if err != nil {
+		return classifyRunError(ctx, err)
+	}
+	return nil
+}

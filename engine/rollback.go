@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kplay/kplay/inventory"
+	"github.com/kplay/kplay/journal"
+	"github.com/kplay/kplay/modules"
+	"github.com/kplay/kplay/transport"
+)
+
+// RollbackOptions configures Rollback: which run to undo and how to reach
+// its hosts (Options gives the inventory, SSH settings, Connect, Forks,
+// JournalDir and Limit).
+type RollbackOptions struct {
+	Options
+	// RunID is the run to undo; empty means the newest run (not a rollback,
+	// not a check) in JournalDir, so that a second `kplay rollback` changes
+	// nothing; a rollback is undone by naming its id.
+	RunID string
+	// Check reports what would be done and changes nothing.
+	Check bool
+	// Report receives each action as it is done.
+	Report func(journal.Action)
+}
+
+// RollbackReport says what Rollback did.
+type RollbackReport struct {
+	RunID    string // the run undone
+	Rollback string // the rollback's own run id ("" in check mode)
+	Hosts    []string
+	Changed  int
+	Failed   []string
+}
+
+// Rollback undoes a run's changes on its hosts (newest first, hosts in
+// parallel) as journal.Rollback does, reaching each host the way a run
+// would (inventory connection variables, SSH options, become). Unless
+// Check is set, the rollback is journaled as a run of its own, so it can
+// be rolled back in turn.
+func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) {
+	if ro.Inventory == nil {
+		return nil, &OptionsError{Msg: "no inventory"}
+	}
+	if ro.JournalDir == "" {
+		return nil, &OptionsError{Msg: "no journal folder"}
+	}
+	id := ro.RunID
+	if id == "" {
+		latest, err := journal.Latest(ro.JournalDir, "run")
+		if err != nil {
+			return nil, &OptionsError{Msg: "nothing to roll back", Err: err}
+		}
+		id = latest
+	}
+	meta, entries, err := journal.ReadChain(ro.JournalDir, id)
+	if err != nil {
+		return nil, &OptionsError{Msg: "run " + id, Err: err}
+	}
+	include, err := rollbackFilter(ro.Inventory, ro.Limit, entries)
+	if err != nil {
+		return nil, err
+	}
+	r := newRunner(ro.Options)
+	defer r.conns.close()
+	rep := &RollbackReport{RunID: id}
+	jopts := journal.RollbackOptions{Check: ro.Check, Include: include, Forks: ro.Forks,
+		Conn: func(host string) (modules.Conn, error) { return r.rollbackConn(host) }}
+	if !ro.Check {
+		j, err := journal.Create(ro.JournalDir, journal.Meta{ID: journal.NewID(r.now()), Kind: "rollback",
+			RollbackOf: id, Command: ro.Command, Inventory: meta.Inventory, Playbooks: meta.Playbooks})
+		if err != nil {
+			return nil, &OptionsError{Msg: "journal folder " + ro.JournalDir, Err: err}
+		}
+		jopts.Journal, rep.Rollback = j, j.ID()
+		defer func() { _ = j.Finish(rollbackStatus(rep), rep.Hosts, rep.Failed) }()
+	}
+	failed := map[string]bool{}
+	seen := map[string]bool{}
+	jopts.Report = func(a journal.Action) {
+		if !seen[a.Host] {
+			seen[a.Host] = true
+			rep.Hosts = append(rep.Hosts, a.Host)
+		}
+		if a.Changed {
+			rep.Changed++
+		}
+		if a.Err != nil && !failed[a.Host] {
+			failed[a.Host] = true
+			rep.Failed = append(rep.Failed, a.Host)
+		}
+		if ro.Report != nil {
+			ro.Report(a)
+		}
+	}
+	err = journal.Rollback(ctx, entries, jopts)
+	return rep, err
+}
+
+// rollbackFilter turns --limit into the host filter of a rollback.
+func rollbackFilter(inv *inventory.Inventory, limit string, entries []journal.Entry) (func(string) bool, error) {
+	if limit == "" {
+		return nil, nil
+	}
+	var hosts []string
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if !seen[e.Host] {
+			seen[e.Host] = true
+			hosts = append(hosts, e.Host)
+		}
+	}
+	sel, err := inv.Limit(hosts, limit)
+	if err != nil {
+		return nil, &OptionsError{Msg: "limit " + limit, Err: err}
+	}
+	keep := map[string]bool{}
+	for _, h := range sel.Hosts {
+		keep[h] = true
+	}
+	return func(h string) bool { return keep[h] }, nil
+}
+
+func rollbackStatus(rep *RollbackReport) string {
+	if len(rep.Failed) > 0 {
+		return journal.StatusFailed
+	}
+	return journal.StatusOK
+}
+
+// rollbackConn reaches a host as a task without play settings would: its
+// inventory connection variables (rendered), wrapped for the inventory's
+// become.
+func (r *runner) rollbackConn(host string) (modules.Conn, error) {
+	h := r.lookupHost(host)
+	s := newScope(r.ev, []layer{{"inventory", h.Vars, true}, {"extra vars", r.extra, true}})
+	cn, err := inventory.ConnectionOf(host, connVarsOf(s))
+	if err != nil {
+		return nil, err
+	}
+	conn, err := r.conns.base(host, cn)
+	if err != nil {
+		return nil, err
+	}
+	if cn.Become {
+		b := transport.Become{Method: cn.BecomeMethod, User: cn.BecomeUser, Password: cn.BecomePassword}
+		if b.Password == "" {
+			b.Password = r.opts.BecomePassword
+		}
+		return transport.WithBecome(conn, b), nil
+	}
+	return conn, nil
+}
+
+// String describes a rollback report in one line.
+func (rep *RollbackReport) String() string {
+	return fmt.Sprintf("rollback of run %s: %d hosts, %d changes, %d failed", rep.RunID, len(rep.Hosts), rep.Changed, len(rep.Failed))
+}
