@@ -35,23 +35,23 @@ const (
 // Meta describes one run. It is rewritten atomically when the run ends; a
 // run that crashed keeps Status "running" and no End.
 type Meta struct {
-	ID         string            `json:"id"`
-	Kind       string            `json:"kind"` // "run" or "rollback"
-	RollbackOf string            `json:"rollback_of,omitempty"`
+	ID         string `json:"id"`
+	Kind       string `json:"kind"` // "run" or "rollback"
+	RollbackOf string `json:"rollback_of,omitempty"`
 	// ResumeOf is the run a --resume run continued; rollback undoes the
 	// two together.
-	ResumeOf string `json:"resume_of,omitempty"`
-	Start      time.Time         `json:"start"`
-	End        time.Time         `json:"end,omitzero"`
-	Status     string            `json:"status"`
-	Command    []string          `json:"command,omitempty"`
-	Inventory  string            `json:"inventory,omitempty"`
-	Playbooks  []string          `json:"playbooks,omitempty"`
-	Checksums  map[string]string `json:"checksums,omitempty"` // file -> sha256
-	Check      bool              `json:"check,omitempty"`
-	Hosts      []string          `json:"hosts,omitempty"`
-	Changes    int               `json:"changes"`
-	Failed     []string          `json:"failed,omitempty"`
+	ResumeOf  string            `json:"resume_of,omitempty"`
+	Start     time.Time         `json:"start"`
+	End       time.Time         `json:"end,omitzero"`
+	Status    string            `json:"status"`
+	Command   []string          `json:"command,omitempty"`
+	Inventory string            `json:"inventory,omitempty"`
+	Playbooks []string          `json:"playbooks,omitempty"`
+	Checksums map[string]string `json:"checksums,omitempty"` // file -> sha256
+	Check     bool              `json:"check,omitempty"`
+	Hosts     []string          `json:"hosts,omitempty"`
+	Changes   int               `json:"changes"`
+	Failed    []string          `json:"failed,omitempty"`
 }
 
 // Entry is one task result on one host. Entries with Changes are what
