@@ -40,6 +40,12 @@ Flags:
       --version               print the version
   -h, --help                  print this help
 
+Journal (every change is recorded in .kplay/runs/<id>/ next to the inventory):
+      --journal-dir DIR       keep run journals in DIR instead
+      --no-journal            record no journal (no rollback, no resume)
+      --resume[=ID]           resume the last (or the given) interrupted or failed run
+      --rollback-on-failure   undo a host's changes of a play when it fails there
+
 SSH:
       --known-hosts FILE      known_hosts file to check host keys against (repeatable;
                               the inventory variable kplay_known_hosts adds one)
