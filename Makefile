@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build test lint fuzz lab-deps e2e diff bench
+.PHONY: build test lint fuzz lab-deps e2e demo diff bench
 build:
 	$(GO) build -o bin/kplay ./cmd/kplay
 
@@ -21,7 +21,15 @@ lab-deps:
 
 # End-to-end tests on a real local lab (root; skipped where a lab cannot run).
 e2e:
-	KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./lab/...
+	KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./lab/... ./roles/rolestest/...
+
+# The shipped roles on a fresh 5-host lab (root): lab up, site.yaml, lab
+# down. DEMO_VIP defaults to address .250 of the lab's subnet.
+demo: build
+	./bin/kplay lab up -n 5 --name demo
+	vip=$${DEMO_VIP:-$$(sed -n 's/.*ansible_host: \([0-9.]*\)\.[0-9]*,.*/\1.250/p' /var/lib/kplay-lab/demo/hosts.yaml | head -n 1)}; \
+	  cd /var/lib/kplay-lab/demo && $(CURDIR)/bin/kplay -i hosts.yaml site.yaml -e vip=$$vip; rc=$$?; \
+	  $(CURDIR)/bin/kplay lab down --name demo; exit $$rc
 
 # kplay against ansible-playbook and an SSH floor on real sshd hosts on
 # loopback (root; installs ansible-core if missing). Quick set N=1,10,50
