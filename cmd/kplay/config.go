@@ -25,9 +25,11 @@ const (
 // run from an environment folder needs no flag beyond the playbook.
 // Relative paths in it are relative to the file's folder.
 type fileConfig struct {
-	Inventory string    `yaml:"inventory"`
-	Forks     *int      `yaml:"forks"`
-	SSH       sshConfig `yaml:"ssh"`
+	Inventory string `yaml:"inventory"`
+	Forks     *int   `yaml:"forks"`
+	// JournalDir is --journal-dir.
+	JournalDir string    `yaml:"journal_dir"`
+	SSH        sshConfig `yaml:"ssh"`
 
 	dir string // folder of the file, for relative paths
 }
@@ -113,7 +115,7 @@ func loadConfig(path string) (*fileConfig, error) {
 
 // configKeys are the settings kplay.yaml knows, by section ("" = top).
 var configKeys = map[string][]string{
-	"":    {"inventory", "forks", "ssh"},
+	"":    {"inventory", "forks", "journal_dir", "ssh"},
 	"ssh": {"known_hosts", "accept_new_host_keys", "connect_timeout", "private_key", "ssh_config"},
 }
 
@@ -188,6 +190,9 @@ func applyConfig(f *playFlags, set map[string]bool) error {
 	}
 	if c.Forks != nil && !given("f", "forks") {
 		f.forks = *c.Forks
+	}
+	if c.JournalDir != "" && !given("journal-dir") {
+		f.journalDir = c.path(c.JournalDir)
 	}
 	s := c.SSH
 	if len(s.KnownHosts) > 0 && !given("known-hosts") {

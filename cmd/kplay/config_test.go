@@ -14,6 +14,7 @@ import (
 func TestApplyConfig(t *testing.T) {
 	const cfg = `inventory: inv/hosts.yaml
 forks: 7
+journal_dir: runs
 ssh:
   known_hosts: [kh, /abs/kh2]
   accept_new_host_keys: true
@@ -27,16 +28,16 @@ ssh:
 		want playFlags
 	}{
 		{"file only", []string{"site.yaml"}, playFlags{
-			inventory: "DIR/inv/hosts.yaml", forks: 7, knownHosts: listFlag{"DIR/kh", "/abs/kh2"},
+			inventory: "DIR/inv/hosts.yaml", forks: 7, journalDir: "DIR/runs", knownHosts: listFlag{"DIR/kh", "/abs/kh2"},
 			acceptNewKeys: true, connectTimeout: secondsFlag(3 * time.Second), privateKey: "DIR/id_test", sshConfig: "none",
 		}},
 		{"flags win", []string{"-i", "other.yaml", "--forks", "0", "--known-hosts", "mine", "--accept-new-host-keys=false",
-			"--connect-timeout", "1", "--private-key", "k", "--ssh-config", "c", "site.yaml"}, playFlags{
-			inventory: "other.yaml", forks: 0, knownHosts: listFlag{"mine"},
+			"--connect-timeout", "1", "--private-key", "k", "--ssh-config", "c", "--journal-dir", "j", "site.yaml"}, playFlags{
+			inventory: "other.yaml", forks: 0, knownHosts: listFlag{"mine"}, journalDir: "j",
 			connectTimeout: secondsFlag(time.Second), privateKey: "k", sshConfig: "c",
 		}},
 		{"short flags win", []string{"-f", "2", "-i", "x", "site.yaml"}, playFlags{
-			inventory: "x", forks: 2, knownHosts: listFlag{"DIR/kh", "/abs/kh2"},
+			inventory: "x", forks: 2, journalDir: "DIR/runs", knownHosts: listFlag{"DIR/kh", "/abs/kh2"},
 			acceptNewKeys: true, connectTimeout: secondsFlag(3 * time.Second), privateKey: "DIR/id_test", sshConfig: "none",
 		}},
 	}
@@ -56,6 +57,7 @@ ssh:
 			want := tt.want
 			want.inventory = strings.Replace(want.inventory, "DIR", dir, 1)
 			want.privateKey = strings.Replace(want.privateKey, "DIR", dir, 1)
+			want.journalDir = strings.Replace(want.journalDir, "DIR", dir, 1)
 			for i := range want.knownHosts {
 				want.knownHosts[i] = strings.Replace(want.knownHosts[i], "DIR", dir, 1)
 			}

@@ -22,7 +22,7 @@ needed):
   group_vars/all.yaml   every variable of the embedded roles, its default and
                         meaning, commented out
   kplay.yaml            kplay's settings for runs from DIR (inventory, forks,
-                        SSH options); flags override them
+                        journal folder, SSH options); flags override them
   README.md             what the files are and how to run
 
 From DIR, "kplay site.yaml" then needs no other flag. Existing files are
@@ -107,6 +107,9 @@ func writeFiles(dir string, files []outFile, force bool, stdout io.Writer) error
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
+		}
+		if n := len(existing); n > 4 {
+			existing = append(existing[:3], fmt.Sprintf("and %d more", n-3))
 		}
 		if len(existing) > 0 {
 			return fmt.Errorf("would overwrite %s (--force does); nothing written: %w", strings.Join(existing, ", "), fs.ErrExist)

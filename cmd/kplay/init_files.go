@@ -63,6 +63,11 @@ inventory: hosts.yaml
 # Hosts that run a task in parallel (-f/--forks); 0 = every host of a batch.
 forks: 0
 
+# Folder of the runs' journals: what each run changed, with the backups
+# that kplay rollback restores (--journal-dir). "" = .kplay/runs next to
+# the inventory.
+journal_dir: ""
+
 ssh:
   # known_hosts files the hosts' keys are checked against (--known-hosts);
   # with accept_new_host_keys, first-seen keys are recorded in the first one.
@@ -96,7 +101,7 @@ by default, the cluster's private keys).
 | ` + "`hosts.yaml`" + ` | the machines and their groups: etcd, lb, master, node |
 | ` + "`group_vars/all.yaml`" + ` | every variable of the shipped roles, with its default and meaning (commented out) |
 | ` + "`group_vars/GROUP.yaml`" + `, ` + "`host_vars/HOST.yaml`" + ` | variables of one group or host (create them as needed) |
-| ` + "`kplay.yaml`" + ` | kplay's settings for runs from this folder: inventory, forks, SSH options |
+| ` + "`kplay.yaml`" + ` | kplay's settings for runs from this folder: inventory, forks, journal folder, SSH options |
 | ` + "`roles/NAME/...`" + ` | your versions of files of a shipped role (` + "`kplay roles export NAME .`" + `) |
 
 ## Use

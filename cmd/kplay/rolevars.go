@@ -38,7 +38,7 @@ func listRoles(fsys fs.FS) ([]roleInfo, error) {
 	}
 	var out []roleInfo
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() || !isRole(fsys, e.Name()) {
 			continue
 		}
 		r, err := readRole(fsys, e.Name())
@@ -61,11 +61,24 @@ func listRoles(fsys fs.FS) ([]roleInfo, error) {
 	return out, nil
 }
 
+// roleDirs are the folders of Ansible's role layout; a folder with none
+// of them (Go test helpers beside the roles) is not a role.
+var roleDirs = []string{"tasks", "defaults", "vars", "meta", "handlers", "templates", "files"}
+
+func isRole(fsys fs.FS, name string) bool {
+	for _, d := range roleDirs {
+		if st, err := fs.Stat(fsys, path.Join(name, d)); err == nil && st.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
 // readRole reads one role's summary and defaults.
 func readRole(fsys fs.FS, name string) (roleInfo, error) {
 	r := roleInfo{Name: name}
 	if readme, err := fs.ReadFile(fsys, path.Join(name, "README.md")); err == nil {
-		r.Summary = summaryLine(string(readme), name)
+		r.Summary = summaryLine(string(readme))
 	}
 	file := path.Join(name, "defaults", "main.yaml")
 	data, err := fs.ReadFile(fsys, file)
@@ -83,18 +96,39 @@ func readRole(fsys fs.FS, name string) (roleInfo, error) {
 	return r, nil
 }
 
-// summaryLine is the first line of a README that says something: a
-// Markdown title that is only the role's name is skipped, "# " marks are
-// dropped.
-func summaryLine(readme, name string) string {
+// summaryLine is the first sentence of a README's first paragraph
+// (headings skipped), on one line, at most summaryMax bytes.
+func summaryLine(readme string) string {
+	var para []string
 	for _, line := range strings.Split(readme, "\n") {
-		line = strings.TrimSpace(strings.TrimLeft(line, "# "))
-		if line == "" || strings.EqualFold(strings.Trim(line, "`"), name) {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "#") && len(para) == 0:
 			continue
+		case line == "" && len(para) == 0:
+			continue
+		case line == "" || strings.HasPrefix(line, "#"):
+			return firstSentence(strings.Join(para, " "))
 		}
-		return line
+		para = append(para, line)
 	}
-	return ""
+	return firstSentence(strings.Join(para, " "))
+}
+
+const summaryMax = 160
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i+1]
+	}
+	if len(s) > summaryMax {
+		cut := strings.LastIndex(s[:summaryMax], " ")
+		if cut < 0 {
+			cut = summaryMax
+		}
+		s = s[:cut] + " ..."
+	}
+	return s
 }
 
 // decodeDefaults returns the top-level variables of a defaults file in

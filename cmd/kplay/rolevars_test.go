@@ -58,11 +58,13 @@ func TestGroupVarsAllEmbedded(t *testing.T) {
 // a key two roles share, a document marker, a role without defaults.
 func TestGroupVarsAll(t *testing.T) {
 	fsys := fstest.MapFS{
-		"b/defaults/main.yaml": {Data: []byte("---\n# shared port\nport: 1\nlist:\n  - a\n  # inner\n  - b\nmap:\n  k: v\n")},
-		"b/README.md":          {Data: []byte("# b\n\nThe b role.\nMore.\n")},
-		"a/defaults/main.yaml": {Data: []byte("# a's port\nport: 2\n#   odd comment\n#\nonly_a: \"x\"\n")},
-		"c/tasks/main.yaml":    {Data: []byte("- debug: {msg: hi}\n")},
-		"common/README.md":     {Data: []byte("Shared things.\n")},
+		"b/defaults/main.yaml":  {Data: []byte("---\n# shared port\nport: 1\nlist:\n  - a\n  # inner\n  - b\nmap:\n  k: v\n")},
+		"b/README.md":           {Data: []byte("# b\n\nThe b role.\nMore.\n")},
+		"a/defaults/main.yaml":  {Data: []byte("# a's port\nport: 2\n#   odd comment\n#\nonly_a: \"x\"\n")},
+		"c/tasks/main.yaml":     {Data: []byte("- debug: {msg: hi}\n")},
+		"common/README.md":      {Data: []byte("Shared things.\n")},
+		"common/meta/main.yaml": {Data: []byte("dependencies: []\n")},
+		"helpers/doc.go":        {Data: []byte("package helpers\n")},
 	}
 	rs, err := listRoles(fsys)
 	if err != nil {
@@ -98,14 +100,16 @@ func TestGroupVarsAll(t *testing.T) {
 }
 
 func TestSummaryLine(t *testing.T) {
+	long := strings.Repeat("word ", 40)
 	tests := []struct{ readme, want string }{
-		{"# etcd\n\nRuns an etcd cluster.\n", "Runs an etcd cluster."},
-		{"# etcd: the TLS etcd cluster\n", "etcd: the TLS etcd cluster"},
-		{"# `etcd`\nx\n", "x"},
+		{"# Role `etcd`\n\nRuns an etcd\ncluster. Then more.\n\nNext paragraph.\n", "Runs an etcd cluster."},
+		{"Runs it\n# Heading\nother\n", "Runs it"},
 		{"\n\n", ""},
+		{"# only a title\n", ""},
+		{long, strings.TrimSpace(strings.Repeat("word ", 32)) + " ..."},
 	}
 	for _, tt := range tests {
-		if got := summaryLine(tt.readme, "etcd"); got != tt.want {
+		if got := summaryLine(tt.readme); got != tt.want {
 			t.Errorf("summaryLine(%q) = %q, want %q", tt.readme, got, tt.want)
 		}
 	}
