@@ -171,6 +171,9 @@ func (r *textSink) statusLine(res *engine.TaskResult, label string) {
 	if res.Unknown {
 		suffix = " (not run in check mode: outcome unknown)"
 	}
+	if resumed, _ := res.Data["resumed"].(bool); resumed {
+		suffix = " (resumed: done in the earlier run)"
+	}
 	if r.module == "debug" && res.Status == engine.StatusOK {
 		c.Fprintf(r.out, "%s: %s => %s\n", word, label, debugBody(res))
 		return
