@@ -1,8 +1,16 @@
 GO ?= go
 
-.PHONY: build test lint fuzz lab-deps e2e demo diff bench
+.PHONY: build deps test lint fuzz lab-deps e2e demo diff bench
 build:
 	$(GO) build -o bin/kplay ./cmd/kplay
+
+# Debian packages the tests, the lab and the benchmarks use (root).
+DEPS = openssh-server openssh-client sudo iproute2 debootstrap systemd-container \
+	ansible-core tmux curl wget xz-utils bzip2 unzip
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root"; exit 1; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) >/dev/null
 
 test: lint
 	$(GO) test -race -count=1 ./...
