@@ -40,6 +40,8 @@ func (l *loader) taskKey(c *taskCtx, t *Task, rt rawTask, kv pair) {
 		t.Retries = l.numberOrExpr(s, v, key, false)
 	case "delay":
 		t.Delay = l.numberOrExpr(s, v, key, true)
+	case "timeout":
+		t.Timeout = l.numberOrExpr(s, v, key, true)
 	case "throttle":
 		if n, ok := l.numberOrExpr(s, v, key, false).(int); ok {
 			t.Throttle = n

@@ -25,7 +25,7 @@ var taskKeys = map[string]bool{
 	"failed_when": true, "changed_when": true, "notify": true, "listen": true,
 	"tags": true, "run_once": true, "delegate_to": true, "check_mode": true,
 	"diff": true, "environment": true, "become": true, "become_user": true,
-	"become_method": true, "vars": true, "no_log": true, "throttle": true,
+	"become_method": true, "vars": true, "no_log": true, "throttle": true, "timeout": true,
 	"block": true, "rescue": true, "always": true, "args": true, "action": true,
 	"local_action": true,
 }

@@ -127,6 +127,7 @@ type Task struct {
 	Until       string
 	Retries     any // number or expression; default 3 when Until is set
 	Delay       any // seconds or Go duration ("2s"); default 5s
+	Timeout     any // timeout: seconds (or expression) after which the task fails on a host; nil = Options.TaskTimeout
 	IgnoreErrs  bool
 	IgnoreUnrch bool
 	FailedWhen  []string
