@@ -178,3 +178,16 @@ func vipOf(l *lab.Lab) string {
 	ip := l.Hosts()[0].IP
 	return ip[:strings.LastIndex(ip, ".")] + ".250"
 }
+
+// sprintfScan reads space-separated integers from s.
+func sprintfScan(s string, into ...*int) {
+	fmt.Sscan(s, toAny(into)...)
+}
+
+func toAny(ps []*int) []any {
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
+}

@@ -1,0 +1,124 @@
+package rolestest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kplay/kplay/lab"
+)
+
+// writer is a loop on a lab host writing a key through one member every
+// 100 ms and counting successes and failures, until stopped.
+type writer struct {
+	t    *testing.T
+	l    *lab.Lab
+	host string
+}
+
+// startWriter starts the loop on host, writing through member ip.
+func startWriter(t *testing.T, l *lab.Lab, host, ip string) *writer {
+	t.Helper()
+	loop := `rm -f /tmp/kplay-writer.stop /tmp/kplay-writer.count; ok=0; bad=0; i=0; ` +
+		`while [ ! -e /tmp/kplay-writer.stop ]; do i=$((i+1)); ` +
+		`if ETCDCTL_ENDPOINTS=https://` + ip + `:2379 timeout 5 /usr/local/bin/kplay-etcdctl put writer-$i v >/dev/null 2>&1; ` +
+		`then ok=$((ok+1)); else bad=$((bad+1)); fi; echo "$ok $bad" > /tmp/kplay-writer.count; sleep 0.1; done`
+	mustSSH(t, l, host, "nohup sh -c '"+loop+"' >/dev/null 2>&1 &")
+	w := &writer{t: t, l: l, host: host}
+	t.Cleanup(func() { ssh(t, l, host, "touch /tmp/kplay-writer.stop") })
+	if _, ok := waitFor(10*time.Second, func() bool { ok, _ := w.counts(); return ok > 0 }); !ok {
+		t.Fatalf("writer on %s wrote nothing", host)
+	}
+	return w
+}
+
+// counts reads how many writes succeeded and failed so far.
+func (w *writer) counts() (ok, bad int) {
+	out, err := ssh(w.t, w.l, w.host, "cat /tmp/kplay-writer.count")
+	if err != nil {
+		return 0, 0
+	}
+	sprintfScan(strings.TrimSpace(out), &ok, &bad)
+	return ok, bad
+}
+
+// stop ends the loop and fails the test if a write failed.
+func (w *writer) stop(what string) {
+	w.t.Helper()
+	before, _ := w.counts()
+	waitFor(5*time.Second, func() bool { ok, _ := w.counts(); return ok > before })
+	mustSSH(w.t, w.l, w.host, "touch /tmp/kplay-writer.stop")
+	ok, bad := w.counts()
+	w.t.Logf("%s: writer: %d writes ok, %d failed", what, ok, bad)
+	if bad != 0 {
+		w.t.Errorf("%s: %d writes failed (of %d)", what, bad, ok+bad)
+	}
+}
+
+// checkFlagChange changes one etcd setting: only the etcd hosts change,
+// their members restart one at a time with no failed write, and a snapshot
+// lands on the control machine first.
+func checkFlagChange(t *testing.T, l *lab.Lab, bin, work string, args []string) {
+	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
+	r := kplay(t, bin, work, append(args, "-e", "etcd_snapshot_count=20000")...)
+	r.mustSucceed(t, "site.yaml with etcd_snapshot_count=20000")
+	w.stop("etcd flag change")
+	for h, c := range r.recap() {
+		isEtcd := h == "h1" || h == "h2" || h == "h3"
+		if isEtcd != (c["changed"] > 0) {
+			t.Errorf("%s changed=%d: only the etcd hosts should change: %q", h, c["changed"], r.changed())
+		}
+	}
+	restarted := 0
+	for _, c := range r.changed() {
+		if strings.HasPrefix(c, "etcd : restart etcd member and wait for health @ ") {
+			restarted++
+		}
+	}
+	if restarted != 3 {
+		t.Errorf("%d members restarted, want 3: %q", restarted, r.changed())
+	}
+	snaps, _ := filepath.Glob(filepath.Join(work, "backup", "etcd", "snapshot-*.db"))
+	if len(snaps) == 0 {
+		t.Errorf("no etcd snapshot on the control machine in %s", filepath.Join(work, "backup", "etcd"))
+	} else if st, err := os.Stat(snaps[0]); err != nil || st.Size() == 0 {
+		t.Errorf("snapshot %s empty or unreadable: %v", snaps[0], err)
+	}
+	env := mustSSH(t, l, "h2", "grep SNAPSHOT_COUNT /etc/etcd/etcd.env")
+	if !strings.Contains(env, "ETCD_SNAPSHOT_COUNT=20000") {
+		t.Errorf("h2 etcd.env: %q", env)
+	}
+}
+
+// checkAddMembers grows the cluster from 3 to 4 (h4) then 5 (h5) members
+// with playbooks/etcd-add-member.yaml while a writer loop runs.
+func checkAddMembers(t *testing.T, l *lab.Lab, bin, work, vip string) {
+	inv, err := os.ReadFile(l.Inventory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
+	for i, add := range []string{"h4", "h5"} {
+		var extra strings.Builder
+		for _, h := range []string{"h4", "h5"}[:i+1] {
+			extra.WriteString("        " + h + ": {}\n")
+		}
+		grown := strings.Replace(string(inv), "        h3: {}\n", "        h3: {}\n"+extra.String(), 1)
+		path := filepath.Join(work, "hosts-"+add+".yaml")
+		if err := os.WriteFile(path, []byte(grown), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := kplay(t, bin, work, "-i", path, "etcd-add-member.yaml", "-e", "vip="+vip,
+			"-e", "pki_local_dir="+filepath.Join(work, "pki"))
+		r.mustSucceed(t, "etcd-add-member.yaml adding "+add)
+		t.Logf("adding %s took %v", add, r.took.Round(time.Millisecond))
+		members := mustSSH(t, l, "h1", "/usr/local/bin/kplay-etcdctl member list -w simple")
+		if n := strings.Count(members, ", started, "); n != 4+i {
+			t.Fatalf("after adding %s: %d started members, want %d:\n%s", add, n, 4+i, members)
+		}
+		mustSSH(t, l, add, "/usr/local/bin/kplay-etcdctl endpoint health --cluster")
+	}
+	w.stop("adding two members")
+}
