@@ -244,8 +244,10 @@ func splitArgs(s string) ([]span, error) {
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 // checkArgNames checks the argument names of a module task against the
-// module's argument struct.
-func (l *loader) checkArgNames(c *taskCtx, t *Task, rt *rawTask, names []string, freeForm bool) {
+// module's argument struct. It returns the names its suggestions offered,
+// so that a required argument misspelt is reported once, as the typo.
+func (l *loader) checkArgNames(c *taskCtx, t *Task, rt *rawTask, names []string, freeForm bool) map[string]bool {
+	suggested := map[string]bool{}
 	keys := make([]string, 0, len(t.Args))
 	for k := range t.Args {
 		keys = append(keys, k)
@@ -260,7 +262,11 @@ func (l *loader) checkArgNames(c *taskCtx, t *Task, rt *rawTask, names []string,
 			if at == nil {
 				at = rt.action.KeyN
 			}
+			if best, _ := closest(k, names); best != "" {
+				suggested[best] = true
+			}
 			l.errorf(c.src, at, "%s: %s: unknown argument %q%s", label(t), t.Module, k, suggest(k, names))
 		}
 	}
+	return suggested
 }

@@ -23,6 +23,7 @@ var badCases = []badCase{
 	{"empty playbook", "# nothing\n", nil, "site.yaml: playbook is empty"},
 	{"play not a mapping", "- all\n", nil, `site.yaml:1:3: play must be a mapping, got a string ("all")`},
 	{"unknown play key", "- hots: all\n", nil, `site.yaml:1:3: unknown play key "hots" (did you mean "hosts"?)`},
+	{"play key transposed", "- hosts: all\n  taks: []\n", nil, `site.yaml:2:3: unknown play key "taks" (did you mean "tasks"?)`},
 	{"no hosts", "- name: x\n  tasks: []\n", nil, `site.yaml:1:3: play "x" has no hosts`},
 	{"vars_prompt", "- hosts: all\n  vars_prompt: [{name: pw}]\n", nil, `site.yaml:2:3: play key "vars_prompt" is not supported`},
 	{"order", "- hosts: all\n  order: sorted\n", nil, `site.yaml:2:3: play key "order" is not supported`},
@@ -164,5 +165,30 @@ func TestLoadHostsTypoIsOneError(t *testing.T) {
 	_, err := LoadPlaybook(filepath.Join(dir, "site.yaml"), LoadOptions{})
 	if err == nil || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), `did you mean "hosts"?`) {
 		t.Fatalf("error = %v; want the one typo error", err)
+	}
+}
+
+// TestLoadOneErrorEach checks inputs that must give exactly one error: no
+// follow-on noise after the first, clearer one.
+func TestLoadOneErrorEach(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, site, want string }{
+		{"rescue without block", "- hosts: all\n  tasks:\n    - rescue: [{command: ls}]\n", "site.yaml:3:7: task: rescue needs a block"},
+		{"always without block", "- hosts: all\n  tasks:\n    - name: x\n      always: []\n", `site.yaml:4:7: task "x": always needs a block`},
+		{"required argument misspelt", "- hosts: all\n  tasks:\n    - copy: {dst: /b, content: x}\n", `site.yaml:3:14: task: copy: unknown argument "dst" (did you mean "dest"?)`},
+		{"required argument misspelt key=value", "- hosts: all\n  tasks:\n    - copy: content=x dets=/b\n", `task: copy: unknown argument "dets" (did you mean "dest"?)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTree(t, map[string]string{"site.yaml": tc.site})
+			_, err := LoadPlaybook(filepath.Join(dir, "site.yaml"), LoadOptions{})
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			if strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error:\n%v\nwant one error containing %q", err, tc.want)
+			}
+		})
 	}
 }

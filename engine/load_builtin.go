@@ -57,16 +57,16 @@ func (l *loader) finishTask(c *taskCtx, t *Task, rt *rawTask) []*Task {
 		l.errorf(c.src, rt.action.Value, "%s: %s takes a mapping or key=value arguments, not a free-form string", label(t), t.Module)
 		return []*Task{t}
 	}
-	l.checkArgNames(c, t, rt, modules.ArgNames(info.Args), info.FreeForm)
-	l.checkRequired(c, t, rt, info.Args)
+	typos := l.checkArgNames(c, t, rt, modules.ArgNames(info.Args), info.FreeForm)
+	l.checkRequired(c, t, rt, info.Args, typos)
 	l.checkSrcFile(c, t, rt)
 	return []*Task{t}
 }
 
 // checkRequired reports required arguments (tagged `arg:"name,required"`
 // in the module's argument struct) that the task does not give under any
-// of their names.
-func (l *loader) checkRequired(c *taskCtx, t *Task, rt *rawTask, proto any) {
+// of their names, except those an unknown argument was taken for a typo of.
+func (l *loader) checkRequired(c *taskCtx, t *Task, rt *rawTask, proto any, typos map[string]bool) {
 	typ := reflect.TypeOf(proto)
 	if typ == nil || typ.Kind() != reflect.Struct {
 		return
@@ -80,7 +80,7 @@ func (l *loader) checkRequired(c *taskCtx, t *Task, rt *rawTask, proto any) {
 		given := false
 		for _, n := range strings.Split(namesPart, "|") {
 			_, ok := t.Args[n]
-			given = given || ok
+			given = given || ok || typos[n]
 		}
 		if !given {
 			l.errorf(c.src, rt.action.KeyN, "%s: %s: missing required argument %q", label(t), t.Module, strings.Split(namesPart, "|")[0])

@@ -125,7 +125,9 @@ func (l *loader) task(n *yaml.Node, c *taskCtx) []*Task {
 		return []*Task{t}
 	}
 	if rt.module == "" {
-		l.errorf(c.src, r, "%s: no module or action given", label(t))
+		if !rt.has("rescue") && !rt.has("always") {
+			l.errorf(c.src, r, "%s: no module or action given", label(t))
+		}
 		return nil
 	}
 	t.Module = rt.module
@@ -195,6 +197,13 @@ func (l *loader) unknownTaskKeys(c *taskCtx, t *Task, unknown []pair, noModule b
 		}
 		l.errorf(c.src, kv.KeyN, "%s: unknown task key %q%s", label(t), kv.Key, suggest(kv.Key, keysOf(taskKeys)))
 	}
+}
+
+// has reports whether the task wrote keyword key (rescue/always without
+// block were already reported as needing a block).
+func (rt rawTask) has(key string) bool {
+	_, ok := rt.keys[key]
+	return ok
 }
 
 // label names a task in messages.

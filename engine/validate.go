@@ -250,15 +250,26 @@ func suggest(word string, candidates []string) string {
 }
 
 // closest returns the candidate nearest to word and its edit distance, or
-// "" when none is near enough to be a typo.
+// "" when none is near enough to be a typo. Distance counts a swap of two
+// neighbouring letters as one edit; among equally near candidates the one
+// sharing more letters with word wins ("taks" is "tasks", not "tags"),
+// then the more common keyword, then the first in alphabetical order.
 func closest(word string, candidates []string) (string, int) {
-	best, bestD := "", 1<<30
+	best, bestD, bestShared := "", 1<<30, -1
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
+	lw := strings.ToLower(word)
 	for _, c := range sorted {
-		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
+		lc := strings.ToLower(c)
+		d := editDistance(lw, lc)
+		if d > bestD {
+			continue
 		}
+		shared := sharedLetters(lw, lc)
+		if d == bestD && (shared < bestShared || (shared == bestShared && keywordRank(c) >= keywordRank(best))) {
+			continue
+		}
+		best, bestD, bestShared = c, d, shared
 	}
 	limit := 2
 	if len(word) <= 3 {
@@ -273,7 +284,44 @@ func closest(word string, candidates []string) (string, int) {
 	return best, bestD
 }
 
-// editDistance is the Levenshtein distance of a and b (bounded input).
+// commonKeywords are the keywords and modules playbooks use most, most
+// used first: the tie-break between equally near suggestions.
+var commonKeywords = []string{"name", "hosts", "tasks", "when", "become", "vars",
+	"register", "loop", "tags", "notify", "handlers", "roles", "shell", "command",
+	"copy", "template", "file", "service", "systemd", "debug", "set_fact",
+	"ignore_errors", "changed_when", "failed_when", "gather_facts", "dest", "src",
+	"state", "mode", "owner", "group", "msg"}
+
+// keywordRank is name's place in commonKeywords, after all of them when
+// absent.
+func keywordRank(name string) int {
+	for i, k := range commonKeywords {
+		if k == name {
+			return i
+		}
+	}
+	return len(commonKeywords)
+}
+
+// sharedLetters counts the letters a and b have in common, with
+// multiplicity.
+func sharedLetters(a, b string) int {
+	var counts [256]int
+	for i := 0; i < len(b); i++ {
+		counts[b[i]]++
+	}
+	n := 0
+	for i := 0; i < len(a); i++ {
+		if counts[a[i]] > 0 {
+			counts[a[i]]--
+			n++
+		}
+	}
+	return n
+}
+
+// editDistance is the optimal-string-alignment distance of a and b
+// (Levenshtein plus transposition of neighbours; bounded input).
 func editDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		if a == b {
@@ -281,12 +329,12 @@ func editDistance(a, b string) int {
 		}
 		return 1 << 20
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	rows := [3][]int{make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)}
+	for j := range rows[1] {
+		rows[1][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
+		pp, prev, cur := rows[0], rows[1], rows[2]
 		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
@@ -294,10 +342,13 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], pp[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		rows[0], rows[1], rows[2] = prev, cur, pp
 	}
-	return prev[len(b)]
+	return rows[1][len(b)]
 }
 
 // keysOf lists a set's keys.
