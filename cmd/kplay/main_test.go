@@ -5,7 +5,9 @@ import (
 	"github.com/kplay/kplay/journal"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kplay/kplay/internal/sshtest"
@@ -90,14 +92,43 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 // runs.
 var timingRe = regexp.MustCompile(`(?m)^Total time: \S+$`)
 
+// slowLineRe matches a line of the SLOWEST TASKS section.
+var slowLineRe = regexp.MustCompile(`^ +[0-9][0-9hm.]*s  `)
+
+// slowHostRe matches the slowest host of such a line, which varies
+// between runs when hosts take about as long.
+var slowHostRe = regexp.MustCompile(` on \S+$`)
+
+// normalizeTimes makes a run's output comparable: "Total time: X", and in
+// SLOWEST TASKS each time and host read as X and the lines sorted (their
+// order is that of times).
+func normalizeTimes(out string) string {
+	out = timingRe.ReplaceAllString(out, "Total time: X")
+	lines := strings.Split(out, "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "SLOWEST TASKS ") {
+			continue
+		}
+		j := i + 1
+		for j < len(lines) && slowLineRe.MatchString(lines[j]) {
+			lines[j] = slowLineRe.ReplaceAllString(lines[j], "        X  ")
+			lines[j] = slowHostRe.ReplaceAllString(lines[j], " on X")
+			j++
+		}
+		slices.Sort(lines[i+1 : j])
+		i = j - 1
+	}
+	return strings.Join(lines, "\n")
+}
+
 // cmdCmpOut is "cmpout FILE": it compares the last command's stdout with
-// FILE, the total time line read as "Total time: X", so that a transcript
-// can show a whole run's output.
+// FILE, times read as X (see normalizeTimes), so that a transcript can
+// show a whole run's output.
 func cmdCmpOut(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: cmpout FILE")
 	}
-	got := timingRe.ReplaceAllString(ts.ReadFile("stdout"), "Total time: X")
+	got := normalizeTimes(ts.ReadFile("stdout"))
 	want := ts.ReadFile(args[0])
 	if got != want {
 		ts.Fatalf("stdout differs from %s:\n%s", args[0], diff.Diff(args[0], []byte(want), "stdout", []byte(got)))

@@ -24,6 +24,7 @@ type textSink struct {
 	task        string // display name of the running task, for retries
 	module      string
 	failures    map[string]failure // by host, for failureSummary
+	prof        profile            // slowest host per task, for SLOWEST TASKS
 }
 
 // newTextSink returns a sink writing to out (warnings to errOut).
@@ -51,6 +52,7 @@ func (r *textSink) Event(e engine.Event) {
 	case engine.EventItem:
 		r.item(e)
 	case engine.EventHostResult:
+		r.prof.note(e)
 		r.hostResult(e)
 	case engine.EventWarning:
 		r.pal.warn.Fprintf(r.errOut, "[WARNING]: %s\n", e.Msg)
@@ -62,6 +64,7 @@ func (r *textSink) Event(e engine.Event) {
 		r.pal.fail.Fprintf(r.errOut, "[ERROR]: %s\n", msg)
 	case engine.EventRecap:
 		r.recap(e.Recap)
+		r.prof.write(r.out, r.banner)
 	}
 }
 
