@@ -29,7 +29,7 @@ lab-deps:
 
 # End-to-end tests on a real local lab (root; skipped where a lab cannot run).
 e2e:
-	KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./lab/... ./roles/rolestest/...
+	KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./lab/... ./e2e/...
 
 # The shipped roles on a fresh 5-host lab (root): lab up, site.yaml, lab
 # down. DEMO_VIP defaults to address .250 of the lab's subnet.

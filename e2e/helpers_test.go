@@ -1,4 +1,4 @@
-package rolestest
+package e2e
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package rolestest
+package e2e
 
 import (
 	"context"
@@ -33,7 +33,8 @@ func curlEtcdHealth(addr, port string) string {
 // the test points the LB at etcd's client port, lb_backend_port=2379); a
 // second run changes nothing; stopping the VIP holder moves the VIP to the
 // other lb host within 10 s and the service still answers through it;
-// starting it again leaves exactly one holder; a VIP that a lab host
+// starting it again leaves exactly one holder; so does a crash of the
+// holder (kplay lab crash); a VIP that a lab host
 // already holds stops the run in preflight, naming the VIP and the host.
 // Also: changing an etcd setting changes only the etcd hosts, restarts
 // them one at a time after a snapshot with no failed write; growing etcd
@@ -173,6 +174,40 @@ func checkFailover(t *testing.T, l *lab.Lab, vip string) {
 	}); !ok {
 		t.Errorf("after starting %s again: VIP holders %q, want exactly one, stable", old, vipHolders(t, l, vip, "h4", "h5"))
 	}
+	checkCrashFailover(t, l, vip)
+}
+
+// checkCrashFailover: a power cut (kplay lab crash) of the VIP holder; no
+// clean keepalived shutdown, so the peer takes over after the master-down
+// interval.
+func checkCrashFailover(t *testing.T, l *lab.Lab, vip string) {
+	holders := vipHolders(t, l, vip, "h4", "h5")
+	if len(holders) != 1 {
+		t.Fatalf("before the crash: VIP held by %q", holders)
+	}
+	old, other := holders[0], map[string]string{"h4": "h5", "h5": "h4"}[holders[0]]
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if err := l.Crash(ctx, old); err != nil {
+		t.Fatalf("lab crash %s: %v", old, err)
+	}
+	took, ok := waitFor(10*time.Second, func() bool { return len(vipHolders(t, l, vip, other)) == 1 })
+	if !ok {
+		t.Fatalf("VIP %s not on %s within 10 s after %s crashed", vip, other, old)
+	}
+	t.Logf("failover after a crash: VIP on %s %v after %s crashed", other, took.Round(10*time.Millisecond), old)
+	if err := l.Start(ctx, old); err != nil {
+		t.Fatalf("lab start %s: %v", old, err)
+	}
+	if _, ok := waitFor(60*time.Second, func() bool { return len(vipHolders(t, l, vip, "h4", "h5")) == 1 && hostUp(t, l, old) }); !ok {
+		t.Errorf("after the crashed %s came back: VIP holders %q, want one", old, vipHolders(t, l, vip, "h4", "h5"))
+	}
+}
+
+// hostUp says whether keepalived and kplay-lb run on host.
+func hostUp(t *testing.T, l *lab.Lab, host string) bool {
+	out, err := ssh(t, l, host, "systemctl is-active keepalived kplay-lb")
+	return err == nil && strings.Count(out, "active") == 2 && !strings.Contains(out, "inactive")
 }
 
 // checkVIPTaken: a VIP a lab host already holds stops the run in
