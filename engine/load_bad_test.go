@@ -32,6 +32,7 @@ var badCases = []badCase{
 	{"serial in list", "- hosts: all\n  serial: [1, {a: b}]\n", nil, `site.yaml:2:15: serial: want a number or "N%", got a mapping`},
 	{"max_fail_percentage", "- hosts: all\n  max_fail_percentage: 200\n", nil, "site.yaml:2:24: max_fail_percentage: want a number from 0 to 100"},
 	{"bad bool", "- hosts: all\n  become: maybe\n", nil, `site.yaml:2:11: become: want a boolean (true/false), got a string ("maybe")`},
+	{"templated bool", "- hosts: all\n  tasks:\n    - command: ls\n      ignore_errors: '{{ x }}'\n", nil, `site.yaml:4:22: ignore_errors: kplay does not support a templated value for this keyword yet (want true or false, got "{{ x }}")`},
 	{"duplicate key", "- hosts: all\n  hosts: web\n", nil, `site.yaml:2:3: duplicate key "hosts"`},
 	{"empty task", "- hosts: all\n  tasks:\n    -\n", nil, "site.yaml:3:6: empty task"},
 	{"task not a mapping", "- hosts: all\n  tasks: [ls]\n", nil, `site.yaml:2:11: task must be a mapping, got a string ("ls")`},

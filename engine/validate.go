@@ -82,6 +82,10 @@ func (l *loader) boolean(s src, n *yaml.Node, what string) (bool, bool) {
 		if b, err := modules.ToBool(r.Value); err == nil {
 			return b, true
 		}
+		if r.Tag == "!!str" && IsTemplated(r.Value) {
+			l.errorf(s, n, "%s: kplay does not support a templated value for this keyword yet (want true or false, got %q)", what, shorten(r.Value))
+			return false, false
+		}
 	}
 	l.errorf(s, n, "%s: want a boolean (true/false), got %s", what, kindName(n))
 	return false, false
