@@ -37,6 +37,11 @@ type Options struct {
 	Connect func(h *inventory.Host) (transport.Conn, error)
 	// SSH configures the default SSH pool.
 	SSH transport.Options
+	// TaskTimeout (--task-timeout) bounds each task's run on a host when
+	// the task sets no timeout: of its own; 0 means no limit. A task that
+	// runs out fails there with "timed out after D" and its remote command
+	// is killed.
+	TaskTimeout time.Duration
 
 	// RollbackOnFailure (--rollback-on-failure) acts as if every play set
 	// rollback_on_failure: a host that fails has the play's changes undone

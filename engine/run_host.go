@@ -219,7 +219,7 @@ func (tr *taskRun) attempts(ctx context.Context, o *outcome, s *scope) *TaskResu
 		return errResult(err)
 	}
 	for attempt := 1; ; attempt++ {
-		res := tr.execute(ctx, o, s)
+		res := tr.executeTimed(ctx, o, s)
 		tr.overrides(s, res)
 		if tr.t.Until == "" || res.Status == StatusUnreachable || ctx.Err() != nil {
 			return res
