@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -24,15 +25,26 @@ type diffCase struct {
 	// skip names a kplay bug this case shows; the case is then skipped so
 	// the bug stays visible.
 	skip string
+	// differs names a deliberate difference (docs/differential.md) the
+	// case shows; skipped like skip.
+	differs string
 }
+
+// runAllEnv, when set to 1, runs the cases marked skip or differs too, to
+// see whether a bug is fixed or a difference still holds.
+const runAllEnv = "KPLAY_DIFF_ALL"
 
 // TestDifferential runs every case of cases (cases_test.go).
 func TestDifferential(t *testing.T) {
 	needTools(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if c.skip != "" {
+			all := os.Getenv(runAllEnv) == "1"
+			switch {
+			case c.skip != "" && !all:
 				t.Skip("kplay bug: " + c.skip)
+			case c.differs != "" && !all:
+				t.Skip("deliberate difference: " + c.differs)
 			}
 			t.Parallel()
 			runCase(t, c)
