@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -16,7 +17,11 @@ echo "kernel=$(uname -r)"
 echo "arch=$(uname -m)"
 echo "vcpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"
 echo "memtotal_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo 2>/dev/null)"
-echo "ipv4=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n 1)"
+r=$(ip -4 route get 1.1.1.1 2>/dev/null | head -n 1)
+echo "ipv4=$(printf '%s\n' "$r" | sed -n 's/.* src \([0-9.]*\).*/\1/p')"
+echo "ipv4_dev=$(printf '%s\n' "$r" | sed -n 's/.* dev \([^ ]*\).*/\1/p')"
+echo "ipv4_gw=$(printf '%s\n' "$r" | sed -n 's/.* via \([0-9.]*\).*/\1/p')"
+echo "ipv4_addrs=$(ip -4 -o addr show scope global 2>/dev/null | sed -n 's/^[0-9]*: *\([^ ]*\) *inet \([0-9.]*\)\/\([0-9]*\).*/\1 \2 \3/p' | tr '\n' ',')"
 echo "init=$(cat /proc/1/comm 2>/dev/null)"
 echo "---"
 cat /etc/os-release 2>/dev/null || true
@@ -54,7 +59,7 @@ func builtinGatherFacts(ctx context.Context, tr *taskRun, o *outcome, s *scope) 
 	}
 	var out, errb bytes.Buffer
 	if err := conn.Exec(ctx, factsScript, nil, &out, &errb); err != nil {
-		return errResult(fmt.Errorf("gather facts: %w: %s", err, strings.TrimSpace(errb.String())))
+		return errResult(factsError(err, errb.String()))
 	}
 	facts := parseFacts(out.String())
 	tr.p.r.hostState(o.host).setGathered(facts)
@@ -83,7 +88,7 @@ func parseFacts(out string) map[string]any {
 		"architecture":               kv["arch"],
 		"processor_vcpus":            atoiOr(kv["vcpus"], 0),
 		"memtotal_mb":                atoiOr(kv["memtotal_kb"], 0) / 1024,
-		"default_ipv4":               map[string]any{"address": kv["ipv4"]},
+		"default_ipv4":               defaultIPv4(kv),
 		"service_mgr":                serviceMgr(kv["init"]),
 		"distribution":               distribution(osr["ID"], osr["NAME"]),
 		"distribution_version":       osr["VERSION_ID"],
@@ -97,6 +102,60 @@ func parseFacts(out string) map[string]any {
 		vars["ansible_"+k] = v
 	}
 	return vars
+}
+
+// factsError is the failure of the facts script, with its stderr when it
+// wrote any.
+func factsError(err error, stderr string) error {
+	if msg := strings.TrimSpace(stderr); msg != "" {
+		return fmt.Errorf("gather facts: %w: %s", err, msg)
+	}
+	return fmt.Errorf("gather facts: %w", err)
+}
+
+// defaultIPv4 is ansible_default_ipv4: the address and interface of the
+// route out, or, on a host with no default route (the lab's), its first
+// global IPv4 address, as Ansible effectively reports there. It is empty
+// when the host has neither.
+func defaultIPv4(kv map[string]string) map[string]any {
+	var addrs [][]string // interface, address, prefix
+	for _, a := range strings.Split(kv["ipv4_addrs"], ",") {
+		if f := strings.Fields(a); len(f) == 3 {
+			addrs = append(addrs, f)
+		}
+	}
+	out := map[string]any{"address": kv["ipv4"]}
+	dev := kv["ipv4_dev"]
+	if kv["ipv4"] == "" && len(addrs) > 0 {
+		out["address"], dev = addrs[0][1], addrs[0][0]
+	}
+	if dev != "" {
+		out["interface"] = dev
+	}
+	if gw := kv["ipv4_gw"]; gw != "" {
+		out["gateway"] = gw
+	}
+	for _, a := range addrs {
+		if a[1] != out["address"] {
+			continue
+		}
+		if n, err := netip.ParsePrefix(a[1] + "/" + a[2]); err == nil {
+			out["prefix"] = a[2]
+			out["network"] = n.Masked().Addr().String()
+			out["netmask"] = netmask(n.Bits())
+		}
+		break
+	}
+	return out
+}
+
+// netmask spells an IPv4 prefix length as a dotted mask.
+func netmask(bits int) string {
+	m := uint32(0)
+	if bits > 0 {
+		m = ^uint32(0) << (32 - bits)
+	}
+	return fmt.Sprintf("%d.%d.%d.%d", m>>24, m>>16&0xff, m>>8&0xff, m&0xff)
 }
 
 func atoiOr(s string, def int) int {
