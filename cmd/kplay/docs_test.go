@@ -56,6 +56,24 @@ func TestDocsListEveryFlag(t *testing.T) {
 	}
 }
 
+// TestDocsListEveryCommand checks that docs/cli.md has a section for every
+// command kplay --help lists.
+func TestDocsListEveryCommand(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := regexp.MustCompile(`(?m)^  kplay ([a-z]+)`).FindAllStringSubmatch(usageText, -1)
+	if len(cmds) < 3 {
+		t.Fatalf("kplay --help lists %d commands; the help was not read", len(cmds))
+	}
+	for _, m := range cmds {
+		if !regexp.MustCompile("(?m)^## `kplay " + m[1] + "\\b").Match(doc) {
+			t.Errorf("docs/cli.md has no section \"## `kplay %s ...`\"", m[1])
+		}
+	}
+}
+
 // TestDocsHelpFlags checks the checker: help text parsing finds short and
 // long flags, and a flag is "mentioned" only as a whole word.
 func TestDocsHelpFlags(t *testing.T) {
