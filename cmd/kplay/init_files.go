@@ -20,8 +20,10 @@ const initHosts = `# hosts.yaml: the machines of this cluster and the groups (ro
 # Variables for every host go in group_vars/all.yaml.
 all:
   vars:
-    # User kplay logs in as; tasks that need root use sudo (become).
+    # User kplay logs in as. The shipped roles need root: log in as root,
+    # or as a sudoer with become on (-K asks for the sudo password).
     # ansible_user: root
+    # ansible_become: true
     # Address of the control plane's virtual IP, held by the lb group.
     # vip: 192.0.2.100
   children:
