@@ -21,7 +21,9 @@ const initHosts = `# hosts.yaml: the machines of this cluster and the groups (ro
 all:
   vars:
     # User kplay logs in as. The shipped roles need root: log in as root,
-    # or as a sudoer with become on (-K asks for the sudo password).
+    # or as a sudoer with become on (-K asks for the sudo password); then
+    # also write host_vars/localhost.yaml with "ansible_become: false", so
+    # the tasks run on this control machine do not use sudo here.
     # ansible_user: root
     # ansible_become: true
     # Address of the control plane's virtual IP, held by the lb group.
