@@ -47,8 +47,13 @@ type Options struct {
 	HostKeyMode       HostKeyMode   // default HostKeyStrict
 	SSHConfigFile     string        // default ~/.ssh/config; "none" disables
 	ConnectTimeout    time.Duration // dial plus handshake; default 10s
-	KeepAliveInterval time.Duration // default 15s; the link is dead after 3 missed replies
-	MaxSessions       int           // concurrent sessions per connection; default 8
+	KeepAliveInterval time.Duration // default 15s
+	// KeepAliveMax is how many keepalive intervals may pass without a
+	// reply before the link is declared dead and its commands fail as
+	// unreachable (default 3): a stalled link is reported within about
+	// (KeepAliveMax+1) * KeepAliveInterval.
+	KeepAliveMax int
+	MaxSessions  int // concurrent sessions per connection; default 8
 	// Passphrase decrypts an encrypted key file; nil reads
 	// KPLAY_SSH_PASSPHRASE, and an encrypted key is skipped when unset.
 	Passphrase  func(keyFile string) ([]byte, error)
@@ -70,6 +75,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.KeepAliveInterval <= 0 {
 		o.KeepAliveInterval = defaultKeepAlive
+	}
+	if o.KeepAliveMax <= 0 {
+		o.KeepAliveMax = keepAliveMaxMissed
 	}
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = defaultMaxSessions
@@ -196,8 +204,9 @@ func (p *Pool) config() (*sshConfig, error) {
 
 // keepAlive sends keepalive@openssh.com requests every interval and closes
 // the client after maxMissed intervals without any reply, so that commands
-// on a dead link fail instead of hanging. It returns when done is closed.
-func keepAlive(c *ssh.Client, interval time.Duration, maxMissed int, done <-chan struct{}) {
+// on a dead link fail instead of hanging; dead is told why first. It
+// returns when done is closed.
+func keepAlive(c *ssh.Client, interval time.Duration, maxMissed int, done <-chan struct{}, dead func(why string)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	reply := make(chan struct{}, 1)
@@ -212,6 +221,7 @@ func keepAlive(c *ssh.Client, interval time.Duration, maxMissed int, done <-chan
 			if pending {
 				missed++
 				if missed >= maxMissed {
+					dead(fmt.Sprintf("no reply to keepalive for %v", time.Duration(missed+1)*interval))
 					c.Close()
 					return
 				}

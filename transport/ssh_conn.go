@@ -40,6 +40,7 @@ type dialState struct {
 	client *ssh.Client
 	err    error
 	broken atomic.Bool
+	why    atomic.Pointer[string] // set when the keepalive declared the link dead
 }
 
 func (d *dialState) finished() bool { return isClosed(d.done) }
@@ -121,7 +122,7 @@ func (s *SSH) runDial(d *dialState, reconnect bool) {
 		_ = c.Wait()
 		close(d.gone)
 	}()
-	go keepAlive(c, s.pool.opts.KeepAliveInterval, keepAliveMaxMissed, d.gone)
+	go keepAlive(c, s.pool.opts.KeepAliveInterval, s.pool.opts.KeepAliveMax, d.gone, func(why string) { d.why.Store(&why) })
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
@@ -129,6 +130,20 @@ func (s *SSH) runDial(d *dialState, reconnect bool) {
 		d.broken.Store(true)
 		c.Close()
 	}
+}
+
+// lostReason says why client c was closed under a running command: the
+// keepalive's verdict, or a lost connection.
+func (s *SSH) lostReason(c *ssh.Client) string {
+	s.mu.Lock()
+	d := s.cur
+	s.mu.Unlock()
+	if d != nil && d.client == c {
+		if why := d.why.Load(); why != nil {
+			return "connection lost while the command ran: " + *why
+		}
+	}
+	return "connection lost while the command ran"
 }
 
 // drop forgets a connection that failed to open a session, so that the

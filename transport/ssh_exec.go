@@ -141,7 +141,7 @@ func (s *SSH) run(ctx context.Context, c *ssh.Client, sess *ssh.Session, cmd str
 		if ferr := pf.finish(); err == nil && ferr != nil {
 			err = ferr
 		}
-		return s.exitError(err)
+		return s.exitError(c, err)
 	case <-ctx.Done():
 		s.cancel(c, sess, pf, waitErr)
 		return ctx.Err()
@@ -158,7 +158,7 @@ func copyStdin(w io.WriteCloser, r io.Reader) {
 }
 
 // exitError maps the end of a session to the Conn contract.
-func (s *SSH) exitError(err error) error {
+func (s *SSH) exitError(c *ssh.Client, err error) error {
 	var ee *ssh.ExitError
 	var missing *ssh.ExitMissingError
 	switch {
@@ -167,7 +167,7 @@ func (s *SSH) exitError(err error) error {
 	case errors.As(err, &ee):
 		return &ExitError{Code: ee.ExitStatus(), Signal: ee.Signal()}
 	case errors.As(err, &missing), errors.Is(err, io.EOF):
-		return Unreachable(s.cfg.Name, errors.New("connection lost while the command ran"))
+		return Unreachable(s.cfg.Name, errors.New(s.lostReason(c)))
 	default:
 		return fmt.Errorf("%s: copy command output: %w", s.cfg.Name, err)
 	}

@@ -142,6 +142,7 @@ func TestKeepAliveDetectsDeadLink(t *testing.T) {
 	px := newFreezeProxy(t, fmt.Sprintf("127.0.0.1:%d", srv.Port))
 	opts := testOptions(srv.KnownHosts)
 	opts.KeepAliveInterval = 50 * time.Millisecond
+	opts.KeepAliveMax = 2
 	cfg := hostConfig(&srv.Host)
 	cfg.Port = px.port
 	// The proxy is on another port: accept the key of the server there.
@@ -158,6 +159,9 @@ func TestKeepAliveDetectsDeadLink(t *testing.T) {
 	case err := <-res:
 		if !errors.Is(err, ErrUnreachable) {
 			t.Fatalf("err = %v, want ErrUnreachable", err)
+		}
+		if want := "no reply to keepalive for 150ms"; !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %q", err, want)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("dead link not detected within 10s")

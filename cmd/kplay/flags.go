@@ -34,6 +34,8 @@ type playFlags struct {
 	acceptNewKeys  bool
 	sshConfig      string
 	connectTimeout secondsFlag
+	taskTimeout    secondsFlag
+	sshKeepAlive   secondsFlag
 	askPass        bool
 	askBecomePass  bool
 	privateKey     string
@@ -87,6 +89,8 @@ func newPlayFlagSet(f *playFlags) *flag.FlagSet {
 	boolean(&f.acceptNewKeys, "accept-new-host-keys")
 	str(&f.sshConfig, "", "ssh-config")
 	vars(&f.connectTimeout, "connect-timeout")
+	vars(&f.taskTimeout, "task-timeout")
+	vars(&f.sshKeepAlive, "ssh-keepalive")
 	boolean(&f.askPass, "k", "ask-pass")
 	boolean(&f.askBecomePass, "K", "ask-become-pass")
 	str(&f.privateKey, "", "private-key")

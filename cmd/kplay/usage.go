@@ -33,6 +33,7 @@ Flags:
       --skip-tags TAGS        skip tasks tagged with one of TAGS
       --start-at-task NAME    start each playbook at the task named NAME
   -f, --forks N               hosts run in parallel (default: all hosts of a batch)
+      --task-timeout SECS     fail a task on a host that runs longer (a task's timeout: wins)
   -v, --verbose               show task results (-v), commands (-vv), more (-vvv)
       --json                  write events as JSON lines on stdout, nothing else
       --no-color              no colours (they are also off when NO_COLOR is set or stdout
@@ -52,6 +53,7 @@ SSH:
       --accept-new-host-keys  accept and record keys of hosts not yet known
       --ssh-config FILE       read Host entries from this ssh_config file
       --connect-timeout SECS  SSH connect timeout (seconds or a duration like 500ms)
+      --ssh-keepalive SECS    keepalive interval; a link silent for 4 of them is dead (default 15s)
       --private-key FILE      private key to authenticate with
   -k, --ask-pass              ask for the SSH password (on the terminal, no echo)
   -K, --ask-become-pass       ask for the sudo password (on the terminal, no echo)
