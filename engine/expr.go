@@ -55,6 +55,11 @@ func NewEvaluator() *Evaluator {
 	return e
 }
 
+// sharedEvaluator is the process's Evaluator: the loader checks a
+// playbook's expressions with it and the run evaluates them with it, so
+// each distinct expression compiles once. Its cache is bounded (maxCached).
+var sharedEvaluator = sync.OnceValue(NewEvaluator)
+
 // errInternal marks a recovered panic: a bug in kplay, reported as an error.
 var errInternal = errors.New("internal error")
 

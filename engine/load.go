@@ -25,7 +25,8 @@ type LoadOptions struct {
 	// OverrideDir is the inventory's folder: <OverrideDir>/roles/<name>/<file>
 	// replaces single files of any role, embedded or not.
 	OverrideDir string
-	// Eval compiles expressions during validation; nil means NewEvaluator().
+	// Eval compiles expressions during validation; nil means the evaluator
+	// Run evaluates with, so that nothing compiles twice.
 	Eval *Evaluator
 }
 
@@ -58,7 +59,7 @@ type src struct {
 func newLoader(opts LoadOptions) *loader {
 	ev := opts.Eval
 	if ev == nil {
-		ev = NewEvaluator()
+		ev = sharedEvaluator()
 	}
 	return &loader{opts: opts, eval: ev, seen: map[string]bool{}, checked: map[string]bool{}}
 }

@@ -138,7 +138,7 @@ func newRunner(opts Options) *runner {
 	}
 	start := now()
 	r := &runner{
-		opts: opts, ev: NewEvaluator(), inv: opts.Inventory, now: now,
+		opts: opts, ev: sharedEvaluator(), inv: opts.Inventory, now: now,
 		runID:  journal.NewID(start), // the journal's id format, so a journaling sink can reuse it
 		extra:  opts.ExtraVars,
 		backup: "." + start.UTC().Format("20060102T150405Z") + ".kplay~",

@@ -283,16 +283,15 @@ func (s *scope) render(v any) (any, error) {
 	return out, s.explain(err)
 }
 
-// renderString renders a string value to a string.
+// renderString renders a string value to a string: a value that renders
+// to a list or a map ("{{ groups.web }}") takes the evaluator's string
+// form, JSON, as inside a longer string.
 func (s *scope) renderString(text string) (string, error) {
 	v, err := s.render(text)
 	if err != nil {
 		return "", err
 	}
-	if str, ok := v.(string); ok {
-		return str, nil
-	}
-	return fmt.Sprint(v), nil
+	return toString(v), nil
 }
 
 // all renders every variable and returns the full map, for templates files
