@@ -28,6 +28,7 @@ type playFlags struct {
 	verbosity   countFlag
 	json        bool
 	noColor     bool
+	noProgress  bool
 	version     bool
 
 	knownHosts     listFlag
@@ -84,6 +85,7 @@ func newPlayFlagSet(f *playFlags) *flag.FlagSet {
 	vars(&f.verbosity, "v", "verbose")
 	boolean(&f.json, "json")
 	boolean(&f.noColor, "no-color")
+	boolean(&f.noProgress, "no-progress")
 	boolean(&f.version, "version")
 	vars(&f.knownHosts, "known-hosts")
 	boolean(&f.acceptNewKeys, "accept-new-host-keys")

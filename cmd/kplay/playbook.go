@@ -52,13 +52,16 @@ func runPlaybooks(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return err
 	}
 	colored := !f.noColor && !f.json && colorWanted(stdout)
+	terminal := stdout
 	stdout, stderr = maskSecrets(stdout, secrets...), maskSecrets(stderr, secrets...)
 	text := newTextSink(stdout, stderr, int(f.verbosity), f.diff, colored)
 	opts.Sink = text
 	if f.json {
 		opts.Sink = newJSONSink(stdout, stderr)
 	}
+	live := startBoard(&f, opts, terminal, text)
 	rep, err := engine.Run(ctx, *opts)
+	live.Close()
 	if err != nil {
 		return classifyRunError(ctx, err)
 	}

@@ -10,6 +10,8 @@ Usage:
                                    print a host's merged variables
   kplay init DIR                   write a ready environment folder (hosts.yaml, group_vars, kplay.yaml)
   kplay roles [show|export] ...    list, read or export the embedded roles
+  kplay runs [show ID]             list the journaled runs, or print one run's journal
+  kplay rollback [ID] [--check]    undo a run's changes (default: the newest run)
   kplay lab ...                    manage the local multi-host lab
   kplay version                    print the version
   kplay help                       print this help
@@ -38,6 +40,8 @@ Flags:
       --json                  write events as JSON lines on stdout, nothing else
       --no-color              no colours (they are also off when NO_COLOR is set or stdout
                               is not a terminal; CLICOLOR_FORCE=1 forces them)
+      --no-progress           no live progress board under the log (it is shown only when
+                              stdout is a terminal); see docs/progress.md
       --version               print the version
   -h, --help                  print this help
 
