@@ -64,3 +64,30 @@ func TestSummarizeMinMedian(t *testing.T) {
 		t.Fatalf("got %+v", s)
 	}
 }
+
+// TestBarrier: no party passes before all have arrived, and a party that
+// leaves releases the others.
+func TestBarrier(t *testing.T) {
+	const n = 4
+	b := newBarrier(n)
+	passed := make(chan int, n)
+	for i := range n - 1 {
+		go func() { b.wait(); passed <- i }()
+	}
+	select {
+	case <-passed:
+		t.Fatal("a party passed before all arrived")
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.leave() // the fourth party gives up
+	for range n - 1 {
+		select {
+		case <-passed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("parties still held after the last one left")
+		}
+	}
+	var nilBarrier *barrier
+	nilBarrier.wait()
+	nilBarrier.leave()
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -77,12 +78,15 @@ func appConf(host, root, kernel string) []byte {
 
 // floorHost runs the play's steps on one connection; it returns how many
 // steps changed (or would change) something.
-func floorHost(client *ssh.Client, host string, in floorInputs, check bool) (int, error) {
+// With a barrier, every host waits for all the others after each task,
+// as a linear strategy does (floor-linear).
+func floorHost(client *ssh.Client, host string, in floorInputs, check bool, b *barrier) (int, error) {
 	root := stateRoot + "/" + host
 	q := func(s string) string { return shell.Quote(root + s) }
 	changed := 0
 	do := func(st floorStep) (string, error) {
 		out, err := floorExec(client, st, check)
+		b.wait()
 		if strings.HasSuffix(out, "changed\n") {
 			changed++
 			out = strings.TrimSuffix(out, "changed\n")
@@ -168,8 +172,12 @@ func floorExec(client *ssh.Client, st floorStep, check bool) (string, error) {
 	return out, nil
 }
 
+// floorSessions counts the floor's sessions (all hosts, one run).
+var floorSessions atomic.Int64
+
 // floorSession runs cmd in a new session of client.
 func floorSession(client *ssh.Client, cmd string, stdin []byte) (string, error) {
+	floorSessions.Add(1)
 	sess, err := client.NewSession()
 	if err != nil {
 		return "", fmt.Errorf("open session: %w", err)
@@ -189,7 +197,7 @@ func floorSession(client *ssh.Client, cmd string, stdin []byte) (string, error) 
 // runFloor measures the floor on the first n hosts, all in parallel. The
 // CPU columns are this process's (getrusage), so the harness's own idle
 // goroutines count too.
-func (e *env) runFloor(ctx context.Context, n int, c string, run int) (sample, error) {
+func (e *env) runFloor(ctx context.Context, tool string, n int, c string, run int) (sample, error) {
 	in, err := loadFloorInputs(filepath.Dir(e.play))
 	if err != nil {
 		return sample{}, err
@@ -200,21 +208,27 @@ func (e *env) runFloor(ctx context.Context, n int, c string, run int) (sample, e
 	}
 	cc := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(e.fleet.signer)},
 		HostKeyCallback: kh, Timeout: 30 * time.Second}
+	floorSessions.Store(0)
 	var before syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
 	errs := make([]error, n)
 	changes := make([]int, n)
 	var wg sync.WaitGroup
+	var b *barrier
+	if tool == toolFloorLinear {
+		b = newBarrier(n)
+	}
 	for i, h := range e.fleet.hosts[:n] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			changes[i], errs[i] = floorOne(ctx, cc, h, e.fleet.port, in, c == caseCheck)
+			defer b.leave()
+			changes[i], errs[i] = floorOne(ctx, cc, h, e.fleet.port, in, c == caseCheck, b)
 		}()
 	}
 	wg.Wait()
-	s := sample{Tool: toolFloor, N: n, Case: c, Run: run, Wall: time.Since(start)}
+	s := sample{Tool: tool, N: n, Case: c, Run: run, Wall: time.Since(start), Sessions: floorSessions.Load()}
 	var after syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 	s.User = time.Duration(after.Utime.Nano() - before.Utime.Nano())
@@ -222,19 +236,19 @@ func (e *env) runFloor(ctx context.Context, n int, c string, run int) (sample, e
 	for i, err := range errs {
 		name := e.fleet.hosts[i].Name
 		if err != nil {
-			return s, fmt.Errorf("floor n=%d %s host %s: %w", n, c, name, err)
+			return s, fmt.Errorf("%s n=%d %s host %s: %w", tool, n, c, name, err)
 		}
 		if c == caseFirst && changes[i] == 0 {
-			return s, fmt.Errorf("floor n=%d host %s: first run changed nothing", n, name)
+			return s, fmt.Errorf("%s n=%d host %s: first run changed nothing", tool, n, name)
 		}
 		if c != caseFirst && changes[i] != 0 {
-			return s, fmt.Errorf("floor n=%d %s host %s: changed=%d, want 0", n, c, name, changes[i])
+			return s, fmt.Errorf("%s n=%d %s host %s: changed=%d, want 0", tool, n, c, name, changes[i])
 		}
 	}
 	return s, nil
 }
 
-func floorOne(ctx context.Context, cc *ssh.ClientConfig, h benchHost, port int, in floorInputs, check bool) (int, error) {
+func floorOne(ctx context.Context, cc *ssh.ClientConfig, h benchHost, port int, in floorInputs, check bool, b *barrier) (int, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(h.Addr, strconv.Itoa(port)))
 	if err != nil {
@@ -247,5 +261,54 @@ func floorOne(ctx context.Context, cc *ssh.ClientConfig, h benchHost, port int, 
 	}
 	client := ssh.NewClient(sc, chans, reqs)
 	defer client.Close()
-	return floorHost(client, h.Name, in, check)
+	return floorHost(client, h.Name, in, check, b)
+}
+
+// barrier holds its parties until all of them have arrived; a party that
+// leaves (done or failed) no longer counts. A nil barrier never waits.
+type barrier struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	parties int
+	arrived int
+	gen     int
+}
+
+func newBarrier(n int) *barrier {
+	b := &barrier{parties: n}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *barrier) wait() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	gen := b.gen
+	b.arrived++
+	b.release()
+	for gen == b.gen {
+		b.cond.Wait()
+	}
+}
+
+func (b *barrier) leave() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.parties--
+	b.release()
+}
+
+// release opens the barrier when everyone left has arrived (mu held).
+func (b *barrier) release() {
+	if b.arrived > 0 && b.arrived >= b.parties {
+		b.arrived = 0
+		b.gen++
+		b.cond.Broadcast()
+	}
 }

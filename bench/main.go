@@ -62,7 +62,7 @@ func parseFlags(args []string) (*config, error) {
 	cases := fs.String("cases", "first,rerun,check", "cases: first, rerun, check")
 	fs.IntVar(&c.ansRuns, "ansible-runs", pickInt(full, 3, 1), "runs of the Ansible configurations (at most -runs)")
 	ansCases := fs.String("ansible-cases", pick(full, "first,rerun,check", "first"), "cases of the Ansible configurations")
-	tools := fs.String("tools", "kplay,floor,ansible,ansible-pipelined", "tools to measure")
+	tools := fs.String("tools", "kplay,floor,floor-linear,ansible,ansible-pipelined", "tools to measure")
 	fs.IntVar(&c.port, "port", 22, "sshd port on every loopback address")
 	fs.StringVar(&c.work, "work", "/tmp/kplay-bench-work", "scratch folder (keys, configs, logs)")
 	fs.StringVar(&c.out, "out", "/tmp/kplay-bench-results", "results folder (results.json, results.md, wall.png)")

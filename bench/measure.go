@@ -132,8 +132,8 @@ func (e *env) toolRound(ctx context.Context, cfg *config, tool string, n, run in
 		}
 		var s sample
 		var err error
-		if tool == toolFloor {
-			s, err = e.runFloor(ctx, n, c, run)
+		if tool == toolFloor || tool == toolFloorLinear {
+			s, err = e.runFloor(ctx, tool, n, c, run)
 		} else {
 			s, err = e.runTool(ctx, tool, n, c, run)
 		}
@@ -148,8 +148,12 @@ func (e *env) toolRound(ctx context.Context, cfg *config, tool string, n, run in
 		}
 		if measured {
 			out = append(out, s)
-			fmt.Printf("%-18s N=%-4d %-6s run %d: %8.3fs  cpu %7.3fs  rss %6.1f MB\n", tool, n, c, run,
+			fmt.Printf("%-18s N=%-4d %-6s run %d: %8.3fs  cpu %7.3fs  rss %6.1f MB", tool, n, c, run,
 				s.Wall.Seconds(), (s.User + s.Sys).Seconds(), float64(s.MaxRSS)/1024)
+			if s.Sessions > 0 {
+				fmt.Printf("  %.1f sessions/host", float64(s.Sessions)/float64(n))
+			}
+			fmt.Println()
 		}
 	}
 	return out, digest, nil
@@ -259,5 +263,5 @@ func summarize(samples []sample) []stat {
 
 func caseOrder(c string) int { return slices.Index([]string{caseFirst, caseRerun, caseCheck}, c) }
 func toolOrder(t string) int {
-	return slices.Index([]string{toolKplay, toolFloor, toolAnsiblePL, toolAnsible}, t)
+	return slices.Index([]string{toolKplay, toolFloor, toolFloorLinear, toolAnsiblePL, toolAnsible}, t)
 }

@@ -77,7 +77,7 @@ func markdownTable(stats []stat) string {
 // overhead over the floor per task and host, kplay's CPU and peak RSS.
 func ratioLines(ns []int, idx map[string]stat) string {
 	var b strings.Builder
-	b.WriteString("| case | N | ansible-pipelined / kplay | kplay / floor | kplay − floor per task·host | kplay CPU per task·host | kplay peak RSS |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| case | N | ansible-pipelined / kplay | ansible / kplay | kplay / floor | kplay / floor-linear | kplay − floor per task·host | kplay CPU per task·host | kplay peak RSS |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range []string{caseFirst, caseRerun, caseCheck} {
 		for _, n := range ns {
 			k, ok := idx[fmt.Sprintf("%s/%s/%d", c, toolKplay, n)]
@@ -85,16 +85,24 @@ func ratioLines(ns []int, idx map[string]stat) string {
 				continue
 			}
 			fmt.Fprintf(&b, "| %s | %d |", c, n)
-			if a, ok := idx[fmt.Sprintf("%s/%s/%d", c, toolAnsiblePL, n)]; ok {
-				fmt.Fprintf(&b, " %.1fx |", a.Median.Seconds()/k.Median.Seconds())
-			} else {
-				b.WriteString(" – |")
+			for _, t := range []string{toolAnsiblePL, toolAnsible} {
+				if a, ok := idx[fmt.Sprintf("%s/%s/%d", c, t, n)]; ok {
+					fmt.Fprintf(&b, " %.1fx |", a.Median.Seconds()/k.Median.Seconds())
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+			for _, t := range []string{toolFloor, toolFloorLinear} {
+				if f, ok := idx[fmt.Sprintf("%s/%s/%d", c, t, n)]; ok {
+					fmt.Fprintf(&b, " %.2fx |", k.Median.Seconds()/f.Median.Seconds())
+				} else {
+					b.WriteString(" – |")
+				}
 			}
 			if f, ok := idx[fmt.Sprintf("%s/%s/%d", c, toolFloor, n)]; ok {
-				over := (k.Median - f.Median).Seconds() * 1000 / float64(playTasks*n)
-				fmt.Fprintf(&b, " %.2fx | %.2f ms |", k.Median.Seconds()/f.Median.Seconds(), over)
+				fmt.Fprintf(&b, " %.2f ms |", (k.Median-f.Median).Seconds()*1000/float64(playTasks*n))
 			} else {
-				b.WriteString(" – | – |")
+				b.WriteString(" – |")
 			}
 			fmt.Fprintf(&b, " %.2f ms | %.1f MB |\n", k.CPU.Seconds()*1000/float64(playTasks*n), float64(k.MaxRSS)/1024)
 		}

@@ -19,6 +19,9 @@ const (
 	toolAnsible   = "ansible"
 	toolAnsiblePL = "ansible-pipelined"
 	toolFloor     = "floor"
+	// toolFloorLinear is the floor with all hosts in step after each task,
+	// as kplay's and Ansible's linear strategy keeps them.
+	toolFloorLinear = "floor-linear"
 )
 
 // Cases of a measured run.
@@ -38,6 +41,8 @@ type sample struct {
 	User   time.Duration `json:"user_ns"`   // CPU of the tool process and its waited children
 	Sys    time.Duration `json:"sys_ns"`    //
 	MaxRSS int64         `json:"maxrss_kb"` // peak RSS of the tool process (wait4), KB
+	// Sessions is the number of SSH sessions the floor opened (all hosts).
+	Sessions int64 `json:"sessions,omitempty"`
 }
 
 // env is what every tool run needs.
