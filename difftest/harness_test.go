@@ -90,14 +90,15 @@ const (
 // playbook changes, and a private HOME.
 type workspace struct {
 	tool tool
+	inv  string // the inventory file in ctl
 	ctl  string
 	tree string
 	home string
 }
 
 // newWorkspace copies the case folder src into a fresh temp folder for tl:
-// tree/ becomes the tree, the rest the control folder, and @TREE@ in
-// hosts.yaml is replaced by the tree's path.
+// tree/ becomes the tree, the rest the control folder, and @TREE@ in the
+// inventory (hosts.ini, else hosts.yaml) is replaced by the tree's path.
 func newWorkspace(t *testing.T, tl tool, src string) *workspace {
 	t.Helper()
 	base := t.TempDir()
@@ -117,8 +118,12 @@ func newWorkspace(t *testing.T, tl tool, src string) *workspace {
 	if err := copyTree(filepath.Join(src, "tree"), w.tree, ""); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("copy initial tree of %s: %v", src, err)
 	}
-	inv := filepath.Join(w.ctl, "hosts.yaml")
-	data, err := os.ReadFile(inv)
+	w.inv = filepath.Join(w.ctl, "hosts.ini")
+	data, err := os.ReadFile(w.inv)
+	if errors.Is(err, fs.ErrNotExist) {
+		w.inv = filepath.Join(w.ctl, "hosts.yaml")
+		data, err = os.ReadFile(w.inv)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		data, err = []byte(defaultInventory), nil
 	}
@@ -126,7 +131,7 @@ func newWorkspace(t *testing.T, tl tool, src string) *workspace {
 		t.Fatal(err)
 	}
 	data = bytes.ReplaceAll(data, []byte("@TREE@"), []byte(w.tree))
-	if err := os.WriteFile(inv, data, 0o644); err != nil {
+	if err := os.WriteFile(w.inv, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -200,7 +205,7 @@ func (w *workspace) run(t *testing.T, args []string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	argv := []string{"-i", filepath.Join(w.ctl, "hosts.yaml"), filepath.Join(w.ctl, "play.yaml"), "-e", "tool=" + string(w.tool)}
+	argv := []string{"-i", w.inv, filepath.Join(w.ctl, "play.yaml"), "-e", "tool=" + string(w.tool)}
 	argv = append(argv, args...)
 	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + w.home, "LANG=C.UTF-8", "TZ=UTC"}
 	bin := kplayBin
