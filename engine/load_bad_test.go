@@ -24,6 +24,8 @@ var badCases = []badCase{
 	{"play not a mapping", "- all\n", nil, `site.yaml:1:3: play must be a mapping, got a string ("all")`},
 	{"unknown play key", "- hots: all\n", nil, `site.yaml:1:3: unknown play key "hots" (did you mean "hosts"?)`},
 	{"play key transposed", "- hosts: all\n  taks: []\n", nil, `site.yaml:2:3: unknown play key "taks" (did you mean "tasks"?)`},
+	{"hosts bad regex", "- hosts: ~(\n  tasks: []\n", nil, `site.yaml:1:10: hosts: invalid host list pattern "~(": `},
+	{"hosts unclosed subscript", "- hosts: 'web[0,db'\n  tasks: []\n", nil, `site.yaml:1:10: hosts: host pattern "web[0": unclosed [`},
 	{"no hosts", "- name: x\n  tasks: []\n", nil, `site.yaml:1:3: play "x" has no hosts`},
 	{"vars_prompt", "- hosts: all\n  vars_prompt: [{name: pw}]\n", nil, `site.yaml:2:3: play key "vars_prompt" is not supported`},
 	{"order", "- hosts: all\n  order: sorted\n", nil, `site.yaml:2:3: play key "order" is not supported`},

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kplay/kplay/inventory"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -208,6 +209,10 @@ func (l *loader) playScalars(s src, p *Play, n *yaml.Node, keys map[string]pair,
 		l.checkTemplated(s, kv.Value, "hosts")
 		if strings.TrimSpace(p.Hosts) == "" {
 			l.errorf(s, kv.Value, "hosts: empty host pattern")
+		} else if !IsTemplated(p.Hosts) {
+			if err := inventory.CheckPattern(p.Hosts); err != nil {
+				l.errorf(s, kv.Value, "hosts: %v", err)
+			}
 		}
 	} else if !ok {
 		l.errorf(s, n, "play %q has no hosts", p.Name)

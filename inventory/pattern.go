@@ -32,19 +32,58 @@ func (inv *Inventory) Match(pattern string) ([]string, error) {
 // plain sub-patterns are unioned in order, then "&x" ones intersected,
 // then "!x" ones removed; with no plain sub-pattern, "all" is the start.
 func (inv *Inventory) Select(pattern string) (Selection, error) {
-	pats := splitPattern(pattern)
+	pats, err := splitPatternStrict(pattern)
+	if err != nil {
+		return Selection{}, err
+	}
 	if len(pats) == 0 {
 		return Selection{}, fmt.Errorf("host pattern %q: empty pattern", pattern)
 	}
 	return inv.evaluate(pats)
 }
 
+// CheckPattern reports what makes a host pattern malformed (an empty
+// sub-pattern, an invalid regex, an unclosed bracket, a malformed
+// subscript) without an inventory, so that a playbook's static hosts: is
+// checked when it is loaded rather than when its play starts. Whether the
+// pattern matches any host is not checked.
+func CheckPattern(pattern string) error {
+	pats, err := splitPatternStrict(pattern)
+	if err != nil {
+		return err
+	}
+	if len(pats) == 0 {
+		return fmt.Errorf("host pattern %q: empty pattern", pattern)
+	}
+	for _, p := range pats {
+		expr := p
+		if p[0] == '&' || p[0] == '!' {
+			expr = strings.TrimSpace(p[1:])
+		}
+		if expr == "" {
+			return fmt.Errorf("host pattern %q: empty sub-pattern", p)
+		}
+		name, _, _, err := splitSubscript(expr)
+		if err != nil {
+			return err
+		}
+		if _, err := compilePattern(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Limit keeps the hosts (in their order) that the --limit expression also
 // selects. It uses the pattern grammar; a sub-pattern "@path" stands for
 // the patterns listed one per line in that file, as in Ansible.
 func (inv *Inventory) Limit(hosts []string, limit string) (Selection, error) {
+	parts, err := splitPatternStrict(limit)
+	if err != nil {
+		return Selection{}, fmt.Errorf("limit: %w", err)
+	}
 	var pats []string
-	for _, p := range splitPattern(limit) {
+	for _, p := range parts {
 		if !strings.HasPrefix(p, "@") {
 			pats = append(pats, p)
 			continue
@@ -105,6 +144,51 @@ func splitPattern(pattern string) []string {
 		}
 	}
 	return out
+}
+
+// splitPatternStrict is splitPattern that refuses what it would have to
+// drop or misread: a '[' or ']' without its pair.
+func splitPatternStrict(pattern string) ([]string, error) {
+	pats := splitPattern(pattern)
+	if isAddress(pattern) {
+		return pats, nil
+	}
+	if !strings.Contains(pattern, ",") {
+		rest := patternWords.ReplaceAllString(pattern, "")
+		if strings.ContainsAny(rest, "[]") {
+			return nil, fmt.Errorf("host pattern %q: unclosed [ or unmatched ]", pattern)
+		}
+	}
+	for _, p := range pats {
+		if strings.HasPrefix(strings.TrimLeft(p, "&!"), "~") {
+			continue // a regex: compiling it checks its brackets
+		}
+		if !balancedBrackets(p) {
+			return nil, fmt.Errorf("host pattern %q: unclosed [ or unmatched ]", p)
+		}
+	}
+	return pats, nil
+}
+
+// balancedBrackets reports whether every '[' of p is closed by a ']' and
+// no ']' comes without one; brackets do not nest in patterns.
+func balancedBrackets(p string) bool {
+	open := false
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '[':
+			if open {
+				return false
+			}
+			open = true
+		case ']':
+			if !open {
+				return false
+			}
+			open = false
+		}
+	}
+	return !open
 }
 
 func isAddress(p string) bool {
@@ -327,13 +411,23 @@ type subscript struct {
 	start, end int // end -1 = to the last host
 }
 
+// malformedSubscript is a trailing [...] of digits, '-' and ':' only that
+// patternSubscript did not take: [], [:3], [1:2:3], [-1:2].
+var malformedSubscript = regexp.MustCompile(`\[[-0-9:]*\]$`)
+
 var patternSubscript = regexp.MustCompile(`^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$`)
 
 // splitSubscript separates "group[1:3]" into "group" and its subscript;
 // regex patterns have none.
 func splitSubscript(p string) (string, subscript, string, error) {
 	m := patternSubscript.FindStringSubmatch(p)
-	if p[0] == '~' || m == nil {
+	if p[0] == '~' {
+		return p, subscript{}, "", nil
+	}
+	if m == nil {
+		if bad := malformedSubscript.FindString(p); bad != "" {
+			return "", subscript{}, "", fmt.Errorf("host pattern %q: malformed subscript %s (want [i], [start:end] or [start:])", p, bad)
+		}
 		return p, subscript{}, "", nil
 	}
 	num := func(s string) (int, error) {

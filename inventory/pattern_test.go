@@ -124,6 +124,13 @@ func TestMatchErrors(t *testing.T) {
 		{"db[12]", "no hosts matched the subscripted pattern"},
 		{"web[-4]", "no hosts matched the subscripted pattern"},
 		{"web[99999999999999999999]", "bad subscript"},
+		{"web[", `host pattern "web[": unclosed [`},
+		{"web]", "unmatched ]"},
+		{"web[,db", `host pattern "web[": unclosed [`},
+		{"db:web[0", "unclosed ["},
+		{"web[]", "malformed subscript []"},
+		{"web[:3]", "malformed subscript [:3]"},
+		{"web[1:2:3]", "malformed subscript"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
@@ -196,9 +203,39 @@ func TestLimit(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(sel.Hosts, []string{"db2", w1}) {
 		t.Errorf("Limit keeps order: %v, %v", sel.Hosts, err)
 	}
-	for _, bad := range []string{"@" + filepath.Join(dir, "missing"), "", "~("} {
+	for _, bad := range []string{"@" + filepath.Join(dir, "missing"), "", "~(", "web[", "web[:1]"} {
 		if _, err := inv.Limit(allHosts, bad); err == nil {
 			t.Errorf("Limit(%q): no error", bad)
+		}
+	}
+}
+
+func TestCheckPattern(t *testing.T) {
+	tests := []struct{ pattern, wantErr string }{
+		{"all", ""},
+		{"web[0]:db[-1]", ""},
+		{"web[1:]", ""},
+		{"web[12].example.com", ""},
+		{"~(prod|staging)", ""},
+		{"~db[12]", ""},
+		{"web*:&prod:!db1", ""},
+		{"[::1]:22", ""},
+		{"fe80::1", ""},
+		{"a,b:c", ""},
+		{"", "empty pattern"},
+		{"~(", "invalid host list pattern"},
+		{"web:&", "empty sub-pattern"},
+		{"web[", "unclosed ["},
+		{"web[:3]", "malformed subscript"},
+		{"web[99999999999999999999]", "bad subscript"},
+	}
+	for _, tt := range tests {
+		err := CheckPattern(tt.pattern)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("CheckPattern(%q) = %v, want no error", tt.pattern, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("CheckPattern(%q) = %v, want an error containing %q", tt.pattern, err, tt.wantErr)
 		}
 	}
 }
