@@ -113,13 +113,17 @@ Flags:
 // runRuns is `kplay runs [show ID]`.
 func runRuns(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	var f playFlags
-	pos, err := parseArgs(newPlayFlagSet(&f), args)
+	fset := newPlayFlagSet(&f)
+	pos, err := parseArgs(fset, args)
 	if err == errHelp {
 		fmt.Fprint(stdout, runsUsage)
 		return errHelp
 	}
 	if err != nil {
 		return usageErrorf("runs: %v (see kplay runs --help)", err)
+	}
+	if err := applyConfig(&f, flagsSet(fset)); err != nil {
+		return err
 	}
 	dir, err := f.journalRoot(stderr)
 	if err != nil {
@@ -243,13 +247,17 @@ Flags:
 // runRollback is `kplay rollback [ID]`.
 func runRollback(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f playFlags
-	pos, err := parseArgs(newPlayFlagSet(&f), args)
+	fset := newPlayFlagSet(&f)
+	pos, err := parseArgs(fset, args)
 	if err == errHelp {
 		fmt.Fprint(stdout, rollbackUsage)
 		return errHelp
 	}
 	if err != nil {
 		return usageErrorf("rollback: %v (see kplay rollback --help)", err)
+	}
+	if err := applyConfig(&f, flagsSet(fset)); err != nil {
+		return err
 	}
 	if len(pos) > 1 {
 		return usageErrorf("rollback: want at most one run id, got %d arguments", len(pos))

@@ -51,6 +51,9 @@ func runVars(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageErrorf("vars: want HOST and at most one PLAYBOOK, got %d arguments (see kplay vars --help)", len(pos))
 	}
 	f := playFlags{inventory: inv, extraVars: extra}
+	if err := applyConfig(&f, flagsSet(fs)); err != nil {
+		return err
+	}
 	opts, err := f.options(pos[1:], stderr)
 	if err != nil {
 		return err
