@@ -85,7 +85,10 @@ func (l *Lab) inventoryYAML() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# kplay lab %q, written by `kplay lab up`; groups as in docs/lab.md\n", l.cfg.Name)
 	fmt.Fprintf(&b, "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: %s\n", q(l.KeyFile()))
-	fmt.Fprintf(&b, "    kplay_known_hosts: %s\n    lab_bridge_ip: %s\n  hosts:\n", q(l.KnownHosts()), l.plan.Gw)
+	fmt.Fprintf(&b, "    kplay_known_hosts: %s\n    lab_bridge_ip: %s\n", q(l.KnownHosts()), l.plan.Gw)
+	// The shipped lb-pair role needs a virtual IP: .250 of the lab's
+	// subnet is never given to a host.
+	fmt.Fprintf(&b, "    vip: %s\n  hosts:\n", strings.TrimSuffix(l.plan.Gw, ".1")+".250")
 	for _, h := range l.plan.Hosts {
 		fmt.Fprintf(&b, "    %s: {ansible_host: %s, ip: %s}\n", h.Name, h.IP, h.IP)
 	}

@@ -75,6 +75,9 @@ func TestInventoryYAML(t *testing.T) {
 	if got := inv.All.Vars["ansible_ssh_private_key_file"]; got != "/srv/my lab/id_ed25519" {
 		t.Errorf("ansible_ssh_private_key_file = %v", got)
 	}
+	if got := inv.All.Vars["vip"]; got != "10.77.0.250" {
+		t.Errorf("vip = %v, want 10.77.0.250 (never a host's address)", got)
+	}
 	if h := inv.All.Hosts["h4"]; h["ansible_host"] != "10.77.0.14" || h["ip"] != "10.77.0.14" {
 		t.Errorf("h4 vars = %v", h)
 	}
