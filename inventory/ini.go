@@ -65,6 +65,9 @@ func (p *iniParser) parseLine(line string) error {
 	if m := iniSection.FindStringSubmatch(line); m != nil {
 		return p.section(m[1], m[2])
 	}
+	if line[0] == '[' && !strings.Contains(line, "]") {
+		return p.errorf("unclosed section header: %q (want [name], [name:children] or [name:vars])", line)
+	}
 	if line[0] == '[' && line[len(line)-1] == ']' {
 		return p.errorf("invalid section entry: %q: make sure that there are no spaces or other invalid characters in the section entry", line)
 	}

@@ -123,6 +123,8 @@ func TestINIErrors(t *testing.T) {
 	}{
 		{"unknown section type", "[web]\na\n[web:foo]\n", "hosts:3: section [web:foo] has unknown type: foo"},
 		{"space in section", "[web servers]\n", "hosts:1: invalid section entry"},
+		{"unclosed section", "[db]\nh\n[web\nw1\n", `hosts:3: unclosed section header: "[web"`},
+		{"unclosed section with comment", "[web # the web tier\n", `hosts:1: unclosed section header: "[web # the web tier"`},
 		{"vars line without =", "[web]\na\n[web:vars]\nx\n", "hosts:4: expected key=value, got: x"},
 		{"host var without =", "[web]\na b\n", "hosts:2: expected key=value host variable assignment, got: b"},
 		{"unclosed quote", "[web]\na x='y\n", `hosts:2: error parsing host definition "a x='y": no closing quotation`},
