@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -31,6 +33,10 @@ up and base take --state DIR, the base image cache (default /var/lib/kplay-lab).
 NAME defaults to "default"; DIR to /var/lib/kplay-lab/NAME. Needs root.
 `
 
+// commands are the lab commands, checked before any lab is opened so that
+// a mistyped one is not answered "is the lab up?".
+var commands = []string{"up", "down", "status", "ssh", "stop", "start", "partition", "heal", "crash", "freeze", "thaw", "base"}
+
 // Exit codes, as in the rest of kplay.
 const (
 	exitOK      = 0
@@ -49,6 +55,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	cmd := args[0]
+	if !slices.Contains(commands, cmd) {
+		fmt.Fprintf(stderr, "kplay lab: unknown lab command %q (commands: %s)\n", cmd, strings.Join(commands, ", "))
+		fmt.Fprint(stderr, usage)
+		return exitOptions
+	}
 	fs := flag.NewFlagSet("kplay lab "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config

@@ -147,7 +147,8 @@ func TestMainUsage(t *testing.T) {
 		{nil, false, 5, "usage: kplay lab"},
 		{[]string{"help"}, false, 0, "usage: kplay lab"},
 		{[]string{"up", "-n", "x"}, false, 5, "invalid value"},
-		{[]string{"frobnicate"}, true, 5, "unknown command"},
+		{[]string{"frobnicate"}, true, 5, `unknown lab command "frobnicate" (commands: up, down, status,`},
+		{[]string{"nosuchcmd", "--name", "nolab", "--dir", "/nonexistent/kplay-lab"}, false, 5, `unknown lab command "nosuchcmd"`},
 		{[]string{"stop"}, true, 5, "want one HOST"},
 		{[]string{"stop", "h9"}, true, 1, `no host "h9"`},
 	}
