@@ -187,6 +187,9 @@ func runPlaybooks(ctx context.Context, opts Options, pbs []*Playbook) (*Report, 
 	if err := finishJournal(jr, rep); err != nil {
 		r.sink.emit(Event{Type: EventWarning, Msg: err.Error()})
 	}
+	if err := r.startNotReached(); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
