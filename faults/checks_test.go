@@ -48,7 +48,11 @@ func (f *fleet) snapAll(t testing.TB) map[string]snapshot {
 	t.Helper()
 	out := map[string]snapshot{}
 	for _, h := range f.names {
-		out[h] = snap(t, f.roots[h])
+		root := f.roots[h]
+		if f.local != nil {
+			root = f.local[h]
+		}
+		out[h] = snap(t, root)
 	}
 	return out
 }

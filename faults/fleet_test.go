@@ -41,6 +41,9 @@ type fleet struct {
 	hosts []*sshtest.Host
 	names []string          // inventory names h1..hN
 	roots map[string]string // inventory name -> the host's folder
+	// local, when set, is where this machine reads a host's folder (a lab
+	// host's overlay disk); else roots.
+	local map[string]string
 }
 
 // newFleet starts n sshd hosts. roots may give a host's folder (a small

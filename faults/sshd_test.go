@@ -36,7 +36,8 @@ type faultRun struct {
 	rep    *engine.Report
 	before map[string]snapshot
 	after  map[string]snapshot
-	at     time.Time // when the fault was in place (set by inject, else when it returned)
+	at     time.Time             // when the fault was in place (set by inject, else when it returned)
+	opts   func(*engine.Options) // replaces the fleet's options (lab runs)
 }
 
 func newFaultRun(t *testing.T, n int, roots map[string]string, vars map[string]string) *faultRun {
@@ -64,6 +65,9 @@ func (fr *faultRun) run(t *testing.T, opts func(*engine.Options), inject func())
 	t.Helper()
 	fr.before = fr.f.snapAll(t)
 	o := fr.f.options(t, "site.yaml", fr.rec)
+	if fr.opts != nil {
+		fr.opts(&o)
+	}
 	if opts != nil {
 		opts(&o)
 	}
