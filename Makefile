@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build deps test lint fuzz lab-deps e2e demo diff bench
+.PHONY: build deps test lint fuzz lab-deps e2e demo diff bench faults soak
 build:
 	$(GO) build -o bin/kplay ./cmd/kplay
 
@@ -30,6 +30,17 @@ lab-deps:
 # End-to-end tests on a real local lab (root; skipped where a lab cannot run).
 e2e:
 	KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./lab/... ./e2e/...
+
+# Fault injection (root): sshd restarted/stopped/frozen, endless command,
+# full disk, kplay killed on 20 sshd hosts, lab hosts off/crashed/cut off.
+# Each test prints a "RELIABILITY |" line (docs/reliability.md).
+faults:
+	KPLAY_FAULTS=1 KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./faults/
+
+# Soak: the 20-task playbook SOAK_RUNS times (default 200) on 20 sshd hosts
+# with a host fault every 10 runs; goroutines, fds, heap counted.
+soak:
+	KPLAY_SOAK=1 SOAK_RUNS=$${SOAK_RUNS:-200} $(GO) test -count=1 -timeout 60m -v -run TestSoak ./faults/
 
 # The shipped roles on a fresh 5-host lab (root): lab up, site.yaml, lab
 # down. DEMO_VIP defaults to address .250 of the lab's subnet.
