@@ -99,6 +99,20 @@ func testKilled(t *testing.T, sig syscall.Signal, inCopy bool) {
 	entries := readJournal(t, runs, id)
 	changes := f.checkJournal(t, entries, before, after)
 
+	f.resumeThenRollback(t, bin, flags, before, after, data)
+	summary(t, "kplay "+sig.String()+" mid-run on 20 sshd hosts ("+where+")",
+		map[syscall.Signal]string{syscall.SIGKILL: "killed (no report); run left as running in kplay runs",
+			syscall.SIGINT: "interrupted, exit 99"}[sig],
+		exitTook, filesLine(20, files)+"; --resume completes all, rollback restores all",
+		journalLine(changes, len(entries)))
+}
+
+// resumeThenRollback runs kplay --resume, which must finish the run on
+// every host (journaling exactly what it changed), then kplay rollback,
+// which must put every host back as it was before the first run.
+func (f *fleet) resumeThenRollback(t *testing.T, bin string, flags []string, before, after map[string]snapshot, data string) {
+	t.Helper()
+	runs := filepath.Join(f.dir, ".kplay", "runs")
 	// --resume finishes the run: every host has every new file.
 	f.mustRun(t, bin, append([]string{"site.yaml", "--resume"}, flags...)...)
 	resumed := f.snapAll(t)
@@ -117,11 +131,6 @@ func testKilled(t *testing.T, sig syscall.Signal, inCopy bool) {
 		t.Errorf("after rollback, files differ from before the run: %v", c)
 	}
 	checkNoTemp(t, rolled)
-	summary(t, "kplay "+sig.String()+" mid-run on 20 sshd hosts ("+where+")",
-		map[syscall.Signal]string{syscall.SIGKILL: "killed (no report); run left as running in kplay runs",
-			syscall.SIGINT: "interrupted, exit 99"}[sig],
-		exitTook, filesLine(20, files)+"; --resume completes all, rollback restores all",
-		journalLine(changes, len(entries)))
 }
 
 // kplay prepares the kplay binary run in the fleet's folder, with no
@@ -136,11 +145,9 @@ func (f *fleet) kplay(bin string, args ...string) *exec.Cmd {
 func (f *fleet) mustRun(t *testing.T, bin string, args ...string) {
 	t.Helper()
 	cmd := f.kplay(bin, args...)
-	done := make(chan struct{})
-	timer := time.AfterFunc(120*time.Second, func() { _ = cmd.Process.Kill() })
+	timer := time.AfterFunc(120*time.Second, func() { _ = cmd.Process.Kill() }) // bounded
 	defer timer.Stop()
 	out, err := cmd.CombinedOutput()
-	close(done)
 	if err != nil {
 		t.Fatalf("kplay %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
