@@ -118,15 +118,14 @@ func (b *board) lines(now time.Time, width int) []string {
 }
 
 func (b *board) taskLine(now time.Time) string {
-	kind := "TASK"
+	l := "running: " + b.task
 	if b.handler {
-		kind = "HANDLER"
+		l = "running handler: " + b.task
 	}
-	l := kind + " [" + b.task + "]"
 	if b.pos != "" {
-		l += " " + b.pos
+		l += " (" + b.pos + ")"
 	}
-	return l + " · " + clock(now.Sub(b.since))
+	return l + " for " + clock(now.Sub(b.since))
 }
 
 // hostsLine counts the task's hosts by state.
@@ -180,23 +179,26 @@ func (b *board) slowLine(now time.Time) string {
 	return "  slowest: " + strings.Join(parts, ", ")
 }
 
-// retryLine shows the until-loops of the task that are retrying.
+// retryLine shows the until-loops of the task that are retrying, hosts
+// at the same attempt together: "1 failed, 4 left: web1, web2".
 func (b *board) retryLine() string {
 	if len(b.retries) == 0 {
 		return ""
 	}
-	hosts := make([]string, 0, len(b.retries))
-	for h := range b.retries {
-		hosts = append(hosts, h)
+	groups := map[retry][]string{}
+	var keys []retry
+	for h, r := range b.retries {
+		if _, ok := groups[r]; !ok {
+			keys = append(keys, r)
+		}
+		groups[r] = append(groups[r], h)
 	}
-	slices.Sort(hosts)
+	slices.SortFunc(keys, func(x, y retry) int { return y.attempt - x.attempt })
 	var parts []string
-	for _, h := range hosts[:min(len(hosts), 4)] {
-		r := b.retries[h]
-		parts = append(parts, fmt.Sprintf("%s %d failed, %d left", h, r.attempt, r.left))
-	}
-	if n := len(hosts) - 4; n > 0 {
-		parts = append(parts, fmt.Sprintf("+%d more", n))
+	for _, k := range keys {
+		hosts := groups[k]
+		slices.Sort(hosts)
+		parts = append(parts, fmt.Sprintf("%d failed, %d left: %s", k.attempt, k.left, strings.Join(hosts, ", ")))
 	}
 	return "  retries: " + strings.Join(parts, "; ")
 }

@@ -18,7 +18,7 @@ func startBoard(f *playFlags, opts *engine.Options, out io.Writer, text *textSin
 	if f.json || f.noProgress || !ok || !term.IsTerminal(int(file.Fd())) || os.Getenv("TERM") == "dumb" {
 		return nil
 	}
-	l := newLiveSink(text, terminalWidth(file), time.Now, expectedTasks(f, opts))
+	l := newLiveSink(text, terminalWidth(file), time.Now, expectedTasks(f, opts), !f.noColor && colorWanted(file))
 	l.Start()
 	opts.Sink = l
 	return l

@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +19,8 @@ const boardTick = 200 * time.Millisecond
 
 // liveSink shows the run's log as textSink does, with the live board
 // under it on a terminal. The log is never overwritten: to print log
-// lines it erases the board (cursor up over it, clear to the end of the
-// screen), writes the lines where the board was, then draws the board
+// lines it erases the board (cursor up over its lines, clearing each),
+// writes the lines where the board was, then draws the board
 // again below them, all in one write so that nothing flickers. The board
 // goes away for good at the recap.
 type liveSink struct {
@@ -32,6 +32,7 @@ type liveSink struct {
 	now         func() time.Time
 	width       func() int
 	shown       []string // the board lines on screen
+	colored     bool     // task and bar lines in cyan
 	closed      bool
 	started     bool
 	stopOnce    sync.Once
@@ -41,8 +42,8 @@ type liveSink struct {
 // newLiveSink wraps text (whose writers it takes over until Close) to
 // draw the board on out. width reports the terminal's columns; now is the
 // clock; total is the expected number of tasks (0 when unknown).
-func newLiveSink(text *textSink, width func() int, now func() time.Time, total int) *liveSink {
-	l := &liveSink{text: text, out: text.out, errOut: text.errOut, now: now, width: width,
+func newLiveSink(text *textSink, width func() int, now func() time.Time, total int, colored bool) *liveSink {
+	l := &liveSink{text: text, out: text.out, errOut: text.errOut, now: now, width: width, colored: colored,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	l.board.total = total
 	text.out, text.errOut = &l.buf, &l.errBuf
@@ -83,18 +84,27 @@ func (l *liveSink) flush() {
 		l.errBuf.Reset()
 		frame.Reset()
 	}
-	for _, s := range lines {
+	for i, s := range lines {
+		switch {
+		case !l.colored:
+		case i == 0 && len(lines) > 1:
+			s = "\x1b[96m" + s + "\x1b[0m" // the task, bright cyan
+		case i == len(lines)-1:
+			s = "\x1b[36m" + s + "\x1b[0m" // the bar, cyan
+		}
 		frame.WriteString(s + "\n")
 	}
 	l.shown = lines
 	_, _ = l.out.Write(frame.Bytes())
 }
 
-// erase writes the escape sequences that remove the board: back to its
-// first line, clear to the end of the screen.
+// erase writes the escape sequences that remove the board: up one line
+// and clear it, for each of its lines. (Clearing to the end of the screen
+// at once would be shorter, but from the top-left corner tmux and some
+// terminals move the screen into the scrollback instead.)
 func (l *liveSink) erase(w *bytes.Buffer) {
 	if len(l.shown) > 0 {
-		fmt.Fprintf(w, "\r\x1b[%dA\x1b[J", len(l.shown))
+		w.WriteString("\r" + strings.Repeat("\x1b[1A\x1b[2K", len(l.shown)))
 	}
 	l.shown = nil
 }

@@ -46,24 +46,24 @@ func TestBoardLines(t *testing.T) {
 	}{
 		{"before any task", 2, 4, 0.5, 80, "[........................................] 0/4 tasks · 0s"},
 		{"unknown total", 2, 0, 0.5, 80, "[........................................] 0 tasks done · 0s"},
-		{"first task", 4, 4, 0.5, 80, "TASK [prepare] · 0s\n" +
+		{"first task", 4, 4, 0.5, 80, "running: prepare for 0s\n" +
 			"  hosts: 0/3 done · 1 running · 2 queued · 0 failed · 0 unreachable\n" +
 			"  slowest: web1 0s\n" +
 			"[........................................] 0/4 tasks · 0s"},
-		{"retrying", 9, 4, 75, 80, "TASK [wait for api] site.yaml:7:7 · 1m14s\n" +
+		{"retrying", 9, 4, 75, 80, "running: wait for api (site.yaml:7:7) for 1m14s\n" +
 			"  hosts: 0/3 done · 2 running · 1 queued · 0 failed · 0 unreachable\n" +
 			"  slowest: web2 1m14s, web1 1m12s\n" +
-			"  retries: web2 2 failed, 3 left\n" +
+			"  retries: 2 failed, 3 left: web2\n" +
 			"[##########..............................] 1/4 tasks · 1m15s"},
-		{"more tasks than expected", 9, 1, 2, 80, "TASK [wait for api] site.yaml:7:7 · 1s\n" +
+		{"more tasks than expected", 9, 1, 2, 80, "running: wait for api (site.yaml:7:7) for 1s\n" +
 			"  hosts: 0/3 done · 2 running · 1 queued · 0 failed · 0 unreachable\n" +
 			"  slowest: web2 1s, web1 0s\n" +
-			"  retries: web2 2 failed, 3 left\n" +
+			"  retries: 2 failed, 3 left: web2\n" +
 			"[####################....................] 1/2 tasks · 2s"},
-		{"narrow terminal", 9, 4, 5, 30, "TASK [wait for api] site.yam…\n" +
+		{"narrow terminal", 9, 4, 5, 30, "running: wait for api (site.…\n" +
 			"  hosts: 0/3 done · 2 runnin…\n" +
 			"  slowest: web2 4s, web1 2s\n" +
-			"  retries: web2 2 failed, 3 …\n" +
+			"  retries: 2 failed, 3 left:…\n" +
 			"[###.........] 1/4 tasks · 5s"},
 	}
 	for _, tt := range tests {
@@ -89,7 +89,7 @@ func TestBoardResults(t *testing.T) {
 	for host, st := range map[string]engine.Status{"web1": engine.StatusFailed, "web2": engine.StatusOK, "web3": engine.StatusUnreachable} {
 		b.event(engine.Event{Type: engine.EventHostResult, Time: at(2), Host: host, Status: st})
 	}
-	want := "TASK [wait for api] site.yaml:7:7 · 1s\n" +
+	want := "running: wait for api (site.yaml:7:7) for 1s\n" +
 		"  hosts: 3/3 done · 0 running · 0 queued · 1 failed · 1 unreachable\n" +
 		"[###########........................] 1/3 tasks · 2s · 1 failed · 1 unreachable"
 	if got := strings.Join(b.lines(at(2), 80), "\n"); got != want {
@@ -101,19 +101,22 @@ func TestBoardResults(t *testing.T) {
 	}
 }
 
+// up is the erasing of n board lines.
+func up(n int) string { return strings.Repeat("\x1b[1A\x1b[2K", n) }
+
 // fakeTerm records what liveSink writes to the terminal.
 type fakeTerm struct{ out, err bytes.Buffer }
 
 func newTestLive(clock *time.Time, width int) (*liveSink, *fakeTerm) {
 	ft := &fakeTerm{}
 	text := newTextSink(&ft.out, &ft.err, 0, false, false)
-	l := newLiveSink(text, func() int { return width }, func() time.Time { return *clock }, 2)
+	l := newLiveSink(text, func() int { return width }, func() time.Time { return *clock }, 2, false)
 	return l, ft
 }
 
 // TestLiveSinkFrames checks the bytes sent to the terminal: log lines are
-// written where the board was (cursor up over it, clear to the end of the
-// screen) and the board is drawn again below them; a tick that changes
+// written where the board was (cursor up over its lines, clearing each)
+// and the board is drawn again below them; a tick that changes
 // nothing writes nothing; warnings go to stderr between the two; the recap
 // comes after the board is erased for good.
 func TestLiveSinkFrames(t *testing.T) {
@@ -136,22 +139,22 @@ func TestLiveSinkFrames(t *testing.T) {
 		"\nPLAY [p] ***********************************************************************\n"+
 			"[........................................] 0/2 tasks · 0s\n")
 	step(engine.Event{Type: engine.EventTaskStart, Time: at(0), Task: "sleep", Hosts: hosts},
-		"\r\x1b[1A\x1b[J"+
+		"\r"+up(1)+
 			"\nTASK [sleep] *******************************************************************\n"+
-			"TASK [sleep] · 0s\n"+
+			"running: sleep for 0s\n"+
 			"  hosts: 0/1 done · 0 running · 1 queued · 0 failed · 0 un…\n"+
 			"[........................................] 0/2 tasks · 0s\n")
 	step(engine.Event{}, "")
 	now = at(1.5)
 	step(engine.Event{},
-		"\r\x1b[3A\x1b[J"+
-			"TASK [sleep] · 1s\n"+
+		"\r"+up(3)+
+			"running: sleep for 1s\n"+
 			"  hosts: 0/1 done · 0 running · 1 queued · 0 failed · 0 un…\n"+
 			"[........................................] 0/2 tasks · 1s\n")
 	ft.err.Reset()
 	step(engine.Event{Type: engine.EventWarning, Time: at(1.5), Msg: "careful"},
-		"\r\x1b[3A\x1b[J"+
-			"TASK [sleep] · 1s\n"+
+		"\r"+up(3)+
+			"running: sleep for 1s\n"+
 			"  hosts: 0/1 done · 0 running · 1 queued · 0 failed · 0 un…\n"+
 			"[........................................] 0/2 tasks · 1s\n")
 	if got := ft.err.String(); got != "[WARNING]: careful\n" {
@@ -160,13 +163,13 @@ func TestLiveSinkFrames(t *testing.T) {
 	now = at(2)
 	step(engine.Event{Type: engine.EventHostResult, Time: at(2), Task: "sleep", Host: "h1", Status: engine.StatusOK,
 		Result: &engine.TaskResult{Status: engine.StatusOK}},
-		"\r\x1b[3A\x1b[J"+
+		"\r"+up(3)+
 			"ok: [h1]\n"+
-			"TASK [sleep] · 2s\n"+
+			"running: sleep for 2s\n"+
 			"  hosts: 1/1 done · 0 running · 0 queued · 0 failed · 0 un…\n"+
 			"[........................................] 0/2 tasks · 2s\n")
 	step(engine.Event{Type: engine.EventRecap, Time: at(2), Recap: map[string]*engine.Stats{"h1": {OK: 1}}},
-		"\r\x1b[3A\x1b[J"+
+		"\r"+up(3)+
 			"\nPLAY RECAP *********************************************************************\n"+
 			"h1 : ok=1    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0\n"+
 			"\nSLOWEST TASKS ******************************************************************\n"+
@@ -182,6 +185,22 @@ func TestLiveSinkFrames(t *testing.T) {
 	}
 }
 
+// TestLiveSinkColored: with colours on, the task line and the bar are
+// cyan, the rest as is.
+func TestLiveSinkColored(t *testing.T) {
+	ft := &fakeTerm{}
+	text := newTextSink(&ft.out, &ft.err, 0, false, false)
+	l := newLiveSink(text, func() int { return 60 }, func() time.Time { return at(0) }, 1, true)
+	l.Event(engine.Event{Type: engine.EventTaskStart, Time: at(0), Task: "t", Hosts: []string{"h1"}})
+	want := "\nTASK [t] ***********************************************************************\n" +
+		"\x1b[96mrunning: t for 0s\x1b[0m\n" +
+		"  hosts: 0/1 done · 0 running · 1 queued · 0 failed · 0 un…\n" +
+		"\x1b[36m[........................................] 0/1 tasks · 0s\x1b[0m\n"
+	if got := ft.out.String(); got != want {
+		t.Errorf("wrote\n%q\nwant\n%q", got, want)
+	}
+}
+
 // TestLiveSinkCloseErases: a run that ends without a recap (an error)
 // leaves no board on the screen, and the ticker goroutine ends.
 func TestLiveSinkCloseErases(t *testing.T) {
@@ -191,7 +210,7 @@ func TestLiveSinkCloseErases(t *testing.T) {
 	l.Event(engine.Event{Type: engine.EventPlayStart, Time: at(0), Play: "p"})
 	ft.out.Reset()
 	l.Close()
-	if got := ft.out.String(); got != "\r\x1b[1A\x1b[J" {
+	if got := ft.out.String(); got != "\r"+up(1) {
 		t.Errorf("Close wrote %q, want the board erased", got)
 	}
 	var none *liveSink
