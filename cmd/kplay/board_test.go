@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kplay/kplay/engine"
+	"github.com/kplay/kplay/inventory"
 )
 
 // t0 is the fake clock's start.
@@ -233,24 +234,32 @@ func TestExpectedTasks(t *testing.T) {
         - command: 'true'
 - hosts: all
   gather_facts: false
+  serial: [1, "50%"]
   tasks:
     - command: 'true'
       tags: [web]
+- hosts: nomatch
+  tasks:
+    - command: 'true'
 `)
+	inv, err := inventory.Parse("hosts.yaml", []byte("all:\n  hosts: {a: , b: , c: , d: }\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		tags []string
 		want int
 	}{
-		{nil, 1 + 4 + 1},
-		{[]string{"web"}, 1 + 1 + 1},
+		{nil, 1 + 4 + 3*1}, // serial 1, 2, 1 on four hosts: three batches
+		{[]string{"web"}, 1 + 1 + 3*1},
 	}
 	for _, tt := range tests {
 		f := &playFlags{tags: tt.tags}
-		if got := expectedTasks(f, &engine.Options{Playbooks: []string{pb}}); got != tt.want {
+		if got := expectedTasks(f, &engine.Options{Playbooks: []string{pb}, Inventory: inv}); got != tt.want {
 			t.Errorf("tags %v: expectedTasks = %d, want %d", tt.tags, got, tt.want)
 		}
 	}
-	if got := expectedTasks(&playFlags{}, &engine.Options{Playbooks: []string{filepath.Join(dir, "none.yaml")}}); got != 0 {
+	if got := expectedTasks(&playFlags{}, &engine.Options{Playbooks: []string{filepath.Join(dir, "none.yaml")}, Inventory: inv}); got != 0 {
 		t.Errorf("missing playbook: expectedTasks = %d, want 0", got)
 	}
 }
@@ -266,6 +275,28 @@ func TestStartBoardNotTerminal(t *testing.T) {
 	text := newTextSink(f, f, 0, false, false)
 	if l := startBoard(&playFlags{}, opts, f, text); l != nil || opts.Sink != nil {
 		t.Errorf("startBoard on a file started a board")
+	}
+}
+
+func TestSerialBatchCount(t *testing.T) {
+	tests := []struct {
+		serial []any
+		n      int
+		want   int
+	}{
+		{nil, 10, 1},
+		{[]any{3}, 10, 4},
+		{[]any{"30%"}, 10, 4},
+		{[]any{1, "50%"}, 10, 3},
+		{[]any{"1%"}, 10, 10},
+		{[]any{0}, 10, 1},
+		{[]any{"x"}, 10, 1},
+		{[]any{int64(2), 4.0}, 10, 3},
+	}
+	for _, tt := range tests {
+		if got := serialBatchCount(tt.serial, tt.n); got != tt.want {
+			t.Errorf("serialBatchCount(%v, %d) = %d, want %d", tt.serial, tt.n, got, tt.want)
+		}
 	}
 }
 
