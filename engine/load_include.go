@@ -130,7 +130,13 @@ func applyImport(tasks []*Task, imp *Task) {
 			}
 			t.Vars = merged
 		}
-		if t.Become == nil {
+		if expr := imp.BoolExprs["become"]; expr != "" && t.Become == nil && t.BoolExprs["become"] == "" {
+			if t.BoolExprs == nil {
+				t.BoolExprs = map[string]string{}
+			}
+			t.BoolExprs["become"] = expr
+		}
+		if t.Become == nil && t.BoolExprs["become"] == "" {
 			t.Become = imp.Become
 		}
 		if t.BecomeUser == "" {
@@ -166,7 +172,7 @@ func (l *loader) importRole(c *taskCtx, t *Task, rt *rawTask) []*Task {
 	if l.play != nil {
 		l.play.handlers = append(l.play.handlers, handlers...)
 	}
-	applyImport(tasks, &Task{Become: t.Become, BecomeUser: t.BecomeUser})
+	applyImport(tasks, &Task{Become: t.Become, BecomeUser: t.BecomeUser, BoolExprs: t.BoolExprs})
 	return tasks
 }
 

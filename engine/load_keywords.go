@@ -58,19 +58,19 @@ func (l *loader) taskFlag(c *taskCtx, t *Task, rt rawTask, kv pair) {
 	s, v, key := c.src, kv.Value, kv.Key
 	switch key {
 	case "ignore_errors":
-		t.IgnoreErrs, _ = l.boolean(s, v, key)
+		t.IgnoreErrs, _ = l.boolOrTemplate(s, t, v, key)
 	case "ignore_unreachable":
-		t.IgnoreUnrch, _ = l.boolean(s, v, key)
+		t.IgnoreUnrch, _ = l.boolOrTemplate(s, t, v, key)
 	case "run_once":
 		t.RunOnce, _ = l.boolean(s, v, key)
 	case "no_log":
 		t.NoLog, _ = l.boolean(s, v, key)
 	case "check_mode":
-		t.CheckMode = l.boolPtr(s, v, key)
+		t.CheckMode = l.boolPtrOrTemplate(s, t, v, key)
 	case "diff":
-		t.Diff = l.boolPtr(s, v, key)
+		t.Diff = l.boolPtrOrTemplate(s, t, v, key)
 	case "become":
-		t.Become = l.boolPtr(s, v, key)
+		t.Become = l.boolPtrOrTemplate(s, t, v, key)
 	case "become_user":
 		t.BecomeUser, _ = l.str(s, v, key)
 		l.checkTemplated(s, v, key)
@@ -97,6 +97,31 @@ func (l *loader) taskFlag(c *taskCtx, t *Task, rt rawTask, kv pair) {
 			l.errorf(s, kv.KeyN, "%s: %s needs a block", label(t), key)
 		}
 	}
+}
+
+// boolOrTemplate reads a task boolean keyword that the run may render per
+// host: a literal gives its value (ok true); a "{{ }}" string is compiled
+// and kept in t.BoolExprs (ok false, the field stays unset).
+func (l *loader) boolOrTemplate(s src, t *Task, n *yaml.Node, key string) (val, ok bool) {
+	r := resolve(n)
+	if !isString(r) || !IsTemplated(r.Value) {
+		return l.boolean(s, n, key)
+	}
+	l.checkTemplated(s, n, key)
+	if t.BoolExprs == nil {
+		t.BoolExprs = map[string]string{}
+	}
+	t.BoolExprs[key] = r.Value
+	return false, false
+}
+
+// boolPtrOrTemplate is boolOrTemplate for the keywords whose unset value
+// (nil) means "inherit".
+func (l *loader) boolPtrOrTemplate(s src, t *Task, n *yaml.Node, key string) *bool {
+	if b, ok := l.boolOrTemplate(s, t, n, key); ok {
+		return &b
+	}
+	return nil
 }
 
 // notify reads notify: and records each static name for the play's check.

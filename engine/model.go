@@ -147,6 +147,10 @@ type Task struct {
 	Vars         map[string]any
 	NoLog        bool
 	Throttle     int
+	// BoolExprs holds the boolean keywords written as templates
+	// (ignore_errors: "{{ x }}"), keyword -> text; each is rendered for
+	// every host before the task runs there and its field above is unset.
+	BoolExprs map[string]string
 
 	// Block, Rescue and Always are set on blocks.
 	Block  []*Task

@@ -92,7 +92,11 @@ func (tr *taskRun) onHost(ctx context.Context, host string) *outcome {
 	o := &outcome{host: host}
 	r.sink.emit(Event{Type: EventHostStart, Task: tr.t.DisplayName(), Host: host, IsHandler: tr.f.handler})
 	s := tr.p.scope(r.hostState(host), tr.t, tr.f, tr)
+	tr, kwErr := tr.forHost(s) // templated boolean keywords, rendered for this host
 	items, looping, err := tr.loopItems(s)
+	if kwErr != nil {
+		err = kwErr
+	}
 	if err == nil && tr.resumable() && tr.resume(o, s, items, looping) {
 		tr.finalize(o.res)
 		o.dur = r.now().Sub(start)

@@ -83,7 +83,7 @@ func (l *loader) boolean(s src, n *yaml.Node, what string) (bool, bool) {
 			return b, true
 		}
 		if r.Tag == "!!str" && IsTemplated(r.Value) {
-			l.errorf(s, n, "%s: kplay does not support a templated value for this keyword yet (want true or false, got %q)", what, shorten(r.Value))
+			l.errorf(s, n, "%s: kplay does not support a templated value for this keyword yet (want true or false, got %q; tasks and blocks may template ignore_errors, ignore_unreachable, become, check_mode and diff)", what, shorten(r.Value))
 			return false, false
 		}
 	}
