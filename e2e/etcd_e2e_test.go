@@ -90,6 +90,47 @@ func checkFlagChange(t *testing.T, l *lab.Lab, bin, work string, args []string) 
 	if !strings.Contains(env, "ETCD_SNAPSHOT_COUNT=20000") {
 		t.Errorf("h2 etcd.env: %q", env)
 	}
+	checkRollback(t, l, bin, work, args)
+}
+
+// runningSnapshotCount is ETCD_SNAPSHOT_COUNT in the environment of the
+// etcd process running on host.
+func runningSnapshotCount(t *testing.T, l *lab.Lab, host string) string {
+	out := mustSSH(t, l, host, `tr '\0' '\n' < /proc/$(systemctl show -p MainPID --value etcd)/environ | grep ^ETCD_SNAPSHOT_COUNT=`)
+	return strings.TrimSpace(out)
+}
+
+// checkRollback: kplay rollback puts the previous etcd.env back; the next
+// site.yaml run (with the old settings) sees etcd older than its files and
+// restarts the members one at a time onto the old flag, losing no write;
+// a run after that changes nothing.
+func checkRollback(t *testing.T, l *lab.Lab, bin, work string, args []string) {
+	out, code := kplayText(t, bin, work, "rollback", "-i", l.Inventory())
+	if code != 0 {
+		t.Fatalf("kplay rollback: exit %d\n%s", code, out)
+	}
+	t.Logf("kplay rollback:\n%s", tail(out, 600))
+	for _, h := range []string{"h1", "h2", "h3"} {
+		if env := mustSSH(t, l, h, "grep SNAPSHOT_COUNT /etc/etcd/etcd.env"); !strings.Contains(env, "=10000") {
+			t.Errorf("%s etcd.env after rollback: %q", h, env)
+		}
+	}
+	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
+	r := kplay(t, bin, work, args...)
+	r.mustSucceed(t, "site.yaml after kplay rollback")
+	w.stop("restart onto the rolled-back flag")
+	for _, h := range []string{"h1", "h2", "h3"} {
+		if got := runningSnapshotCount(t, l, h); got != "ETCD_SNAPSHOT_COUNT=10000" {
+			t.Errorf("%s: running etcd has %q after rollback and re-run, want 10000", h, got)
+		}
+	}
+	again := kplay(t, bin, work, args...)
+	again.mustSucceed(t, "site.yaml once more")
+	for h, c := range again.recap() {
+		if c["changed"] != 0 {
+			t.Errorf("after rollback, a second run: %s changed=%d: %q", h, c["changed"], again.changed())
+		}
+	}
 }
 
 // checkAddMembers grows the cluster from 3 to 4 (h4) then 5 (h5) members

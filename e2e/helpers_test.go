@@ -79,6 +79,24 @@ func kplay(t *testing.T, bin, dir string, args ...string) run {
 	return r
 }
 
+// kplayText runs the built binary without --json and returns its combined
+// output and exit code.
+func kplayText(t *testing.T, bin, dir string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("kplay %q: %v", args, err)
+	}
+	return string(out), 0
+}
+
 // changed lists the "task @ host" pairs a run reported changed, sorted.
 func (r run) changed() []string {
 	var out []string
