@@ -32,6 +32,7 @@ type config struct {
 	out       string
 	kplay     string
 	timeout   time.Duration
+	ansCut    time.Duration
 	profileN  int
 	serve     int
 	logLevel  string
@@ -68,6 +69,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.out, "out", "/tmp/kplay-bench-results", "results folder (results.json, results.md, wall.png)")
 	fs.StringVar(&c.kplay, "kplay", "", "kplay binary (default: build ./cmd/kplay)")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "limit of one tool run")
+	fs.DurationVar(&c.ansCut, "ansible-cut", 0, "end an Ansible run after this long and report it as a lower bound (0: never)")
 	fs.IntVar(&c.profileN, "profile", 0, "also profile kplay (CPU, allocations) at this N; 0: no")
 	fs.StringVar(&c.logLevel, "sshd-log-level", "ERROR", "LogLevel of the sshd hosts (VERBOSE logs every session)")
 	fs.StringVar(&c.extra, "sshd-config", "", "more sshd_config lines for every host (\\n-separated), e.g. a ForceCommand that logs commands")
@@ -147,7 +149,7 @@ func run(ctx context.Context, cfg *config) error {
 	if cfg.extra != "" {
 		f.extra = strings.ReplaceAll(cfg.extra, `\n`, "\n") + "\n"
 	}
-	e := &env{fleet: f, work: cfg.work, kplay: cfg.kplay, timeout: cfg.timeout}
+	e := &env{fleet: f, work: cfg.work, kplay: cfg.kplay, timeout: cfg.timeout, ansibleCut: cfg.ansCut}
 	if e.play, err = filepath.Abs("bench/play/site.yml"); err != nil {
 		return err
 	}

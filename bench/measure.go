@@ -85,6 +85,9 @@ func measure(ctx context.Context, cfg *config, e *env) ([]sample, error) {
 				if err != nil {
 					return all, err
 				}
+				if digest == "" {
+					continue // cut run: no state to compare
+				}
 				if err := sameState(digests, tool, digest); err != nil {
 					return all, err
 				}
@@ -139,6 +142,10 @@ func (e *env) toolRound(ctx context.Context, cfg *config, tool string, n, run in
 		}
 		if err != nil {
 			return out, "", err
+		}
+		if s.Cut {
+			fmt.Printf("%-18s N=%-4d %-6s run %d: cut after %.1fs (a lower bound)\n", tool, n, c, run, s.Wall.Seconds())
+			return append(out, s), "", nil
 		}
 		if c == caseFirst {
 			list := filepath.Join(e.work, "logs", fmt.Sprintf("state-%s-n%d.txt", tool, n))
@@ -220,6 +227,7 @@ type stat struct {
 	N           int
 	Min, Median time.Duration
 	CPU         time.Duration // median CPU (user+sys)
+	Cut         bool          // some run was cut: Min and Median are lower bounds
 	MaxRSS      int64         // largest peak RSS, KB
 	Runs        int
 }
@@ -239,14 +247,16 @@ func summarize(samples []sample) []stat {
 		walls := make([]time.Duration, len(g))
 		cpus := make([]time.Duration, len(g))
 		var rss int64
+		cut := false
 		for i, s := range g {
+			cut = cut || s.Cut
 			walls[i], cpus[i] = s.Wall, s.User+s.Sys
 			rss = max(rss, s.MaxRSS)
 		}
 		slices.Sort(walls)
 		slices.Sort(cpus)
 		out = append(out, stat{Tool: k.tool, Case: k.c, N: k.n, Min: walls[0], Median: walls[len(walls)/2],
-			CPU: cpus[len(cpus)/2], MaxRSS: rss, Runs: len(g)})
+			CPU: cpus[len(cpus)/2], MaxRSS: rss, Runs: len(g), Cut: cut})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

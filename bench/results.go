@@ -62,7 +62,11 @@ func markdownTable(stats []stat) string {
 		fmt.Fprintf(&b, "| %s | %s |", s.Case, s.Tool)
 		for _, n := range ns {
 			if x, ok := idx[fmt.Sprintf("%s/%s/%d", s.Case, s.Tool, n)]; ok {
-				fmt.Fprintf(&b, " %.3f s (min %.3f) |", x.Median.Seconds(), x.Min.Seconds())
+				if x.Cut {
+					fmt.Fprintf(&b, " > %.0f s (cut) |", x.Min.Seconds())
+				} else {
+					fmt.Fprintf(&b, " %.3f s (min %.3f) |", x.Median.Seconds(), x.Min.Seconds())
+				}
 			} else {
 				b.WriteString(" – |")
 			}
@@ -87,7 +91,11 @@ func ratioLines(ns []int, idx map[string]stat) string {
 			fmt.Fprintf(&b, "| %s | %d |", c, n)
 			for _, t := range []string{toolAnsiblePL, toolAnsible} {
 				if a, ok := idx[fmt.Sprintf("%s/%s/%d", c, t, n)]; ok {
-					fmt.Fprintf(&b, " %.1fx |", a.Median.Seconds()/k.Median.Seconds())
+					gt := ""
+					if a.Cut {
+						gt = "> "
+					}
+					fmt.Fprintf(&b, " %s%.1fx |", gt, a.Median.Seconds()/k.Median.Seconds())
 				} else {
 					b.WriteString(" – |")
 				}
