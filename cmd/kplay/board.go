@@ -218,7 +218,7 @@ func (b *board) barLine(now time.Time, width int) string {
 	if n := len(b.runUnreachable); n > 0 {
 		suffix += fmt.Sprintf(" · %d unreachable", n)
 	}
-	barW := min(40, width-1-len([]rune(suffix))-2)
+	barW := min(40, width-1-columns(suffix)-2)
 	if barW < 5 {
 		return strings.TrimPrefix(suffix, " ")
 	}
@@ -247,11 +247,42 @@ func clock(d time.Duration) string {
 	return shortDuration(d)
 }
 
-// clip cuts s to n runes, marking the cut with "…".
+// clip cuts s to n terminal columns, marking the cut with "…", so that
+// a board line never wraps (a wrapped line would escape the erasing).
 func clip(s string, n int) string {
-	r := []rune(s)
-	if n <= 0 || len(r) <= n {
+	if n <= 0 || columns(s) <= n {
 		return s
 	}
-	return string(r[:n-1]) + "…"
+	var b strings.Builder
+	w := 0
+	for _, r := range s {
+		if w+runeColumns(r) > n-1 {
+			break
+		}
+		b.WriteRune(r)
+		w += runeColumns(r)
+	}
+	return b.String() + "…"
+}
+
+// columns is how many terminal columns s takes.
+func columns(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeColumns(r)
+	}
+	return n
+}
+
+// runeColumns is 2 for the East Asian wide and emoji ranges terminals draw
+// in two columns, else 1.
+func runeColumns(r rune) int {
+	switch {
+	case r >= 0x1100 && r <= 0x115f, r >= 0x2e80 && r <= 0xa4cf, r >= 0xac00 && r <= 0xd7a3,
+		r >= 0xf900 && r <= 0xfaff, r >= 0xfe30 && r <= 0xfe4f, r >= 0xff00 && r <= 0xff60,
+		r >= 0xffe0 && r <= 0xffe6, r >= 0x1f300 && r <= 0x1f64f, r >= 0x1f900 && r <= 0x1f9ff,
+		r >= 0x20000 && r <= 0x3fffd:
+		return 2
+	}
+	return 1
 }
