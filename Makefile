@@ -61,4 +61,4 @@ bench:
 # must leave the same trees and exit codes (skips without ansible-core;
 # also part of make test).
 diff:
-	$(GO) test -count=1 -v -run TestDifferential ./difftest/
+	$(GO) test -count=1 -timeout 30m -v -run TestDifferential ./difftest/

@@ -203,7 +203,12 @@ type result struct {
 // run runs the tool on the workspace with the case's arguments.
 func (w *workspace) run(t *testing.T, args []string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	limit := runTimeout
+	if d, ok := t.Deadline(); ok && time.Until(d)-20*time.Second < limit {
+		// Fail with the tool's output rather than be killed by go test.
+		limit = max(time.Until(d)-20*time.Second, time.Second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	argv := []string{"-i", w.inv, filepath.Join(w.ctl, "play.yaml"), "-e", "tool=" + string(w.tool)}
 	argv = append(argv, args...)
@@ -228,7 +233,7 @@ func (w *workspace) run(t *testing.T, args []string) result {
 		t.Fatalf("run %s: %v\n%s", w.tool, err, out)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("run %s: timed out after %v\n%s", w.tool, runTimeout, out)
+		t.Fatalf("run %s: timed out after %v (go test -timeout)\n%s", w.tool, limit.Round(time.Second), out)
 	}
 	return result{exit: code, output: string(out), recap: parseRecap(string(out))}
 }
