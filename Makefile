@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build deps test lint fuzz lab-deps e2e demo diff bench faults soak
+.PHONY: build deps test lint fuzz lab-deps e2e e2e-roles demo diff bench faults soak
 build:
 	$(GO) build -o bin/kplay ./cmd/kplay
 
@@ -41,6 +41,11 @@ faults:
 # with a host fault every 10 runs; goroutines, fds, heap counted.
 soak:
 	KPLAY_SOAK=1 SOAK_RUNS=$${SOAK_RUNS:-200} $(GO) test -count=1 -timeout 60m -v -run TestSoak ./faults/
+
+# Only the shipped roles' lab tests (e2e/): site.yaml on 5 and 3 hosts,
+# re-run, --check, etcd flag change and rollback, failover, add members.
+e2e-roles:
+	KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./e2e/...
 
 # The shipped roles on a fresh 5-host lab (root): lab up, site.yaml, lab
 # down. DEMO_VIP defaults to address .250 of the lab's subnet.
