@@ -18,6 +18,7 @@ const (
 	EventHostStart   EventType = "host_start"  // a task begins on one host
 	EventRetry       EventType = "retry"       // an until-loop attempt failed; another follows
 	EventItem        EventType = "item"        // one loop item finished on a host
+	EventHostDone    EventType = "host_done"   // live: a host finished the task (status, duration; no result)
 	EventHostResult  EventType = "host_result" // the task finished on one host (all items)
 	EventHandlerRun  EventType = "handler_run" // handlers are being flushed
 	EventWarning     EventType = "warning"     // something the user should know

@@ -16,6 +16,18 @@ type Journal interface {
 	Record(e Event) error
 }
 
+// finished is called on the host's goroutine as soon as the host is done
+// with the task: a live host_done event (for progress displays: the
+// host_result events come in host order once the whole batch is done) and
+// the journal entry.
+func (tr *taskRun) finished(o *outcome) {
+	if o.res != nil && !o.interrupted {
+		tr.p.r.sink.emit(Event{Type: EventHostDone, Task: tr.t.DisplayName(), Host: o.host,
+			IsHandler: tr.f.handler, Status: o.res.Status, Duration: o.dur})
+	}
+	tr.journal(o)
+}
+
 // journal hands a host's outcome to Options.Journal. Module tasks are
 // recorded whatever their status (a failed or interrupted task may have
 // changed something); built-ins only when they registered a result, since

@@ -116,7 +116,7 @@ func (tr *taskRun) onHost(ctx context.Context, host string) *outcome {
 	}
 	o.dur = r.now().Sub(start)
 	o.interrupted = ctx.Err() != nil && o.res.Status != StatusOK && o.res.Status != StatusChanged && o.res.Status != StatusSkipped
-	tr.journal(o)
+	tr.finished(o)
 	return o
 }
 

@@ -61,7 +61,7 @@ func (b *board) event(e engine.Event) {
 		if b.retries != nil {
 			b.retries[e.Host] = retry{attempt: e.Attempt, left: max(e.Retries, 0)}
 		}
-	case engine.EventHostResult:
+	case engine.EventHostResult, engine.EventHostDone:
 		b.hostResult(e)
 	case engine.EventPlayEnd, engine.EventRecap:
 		b.endTask()

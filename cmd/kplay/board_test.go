@@ -102,6 +102,20 @@ func TestBoardResults(t *testing.T) {
 	}
 }
 
+// TestBoardHostDone: the live host_done events count hosts done while the
+// task still runs on others, and take them off the slowest list.
+func TestBoardHostDone(t *testing.T) {
+	b := board{total: 3}
+	for _, e := range boardEvents()[:7] {
+		b.event(e)
+	}
+	b.event(engine.Event{Type: engine.EventHostDone, Time: at(2), Host: "web2", Status: engine.StatusOK})
+	got := strings.Join(b.lines(at(2), 80), "\n")
+	if !strings.Contains(got, "hosts: 1/3 done") {
+		t.Errorf("after one host_done, board:\n%s", got)
+	}
+}
+
 // up is the erasing of n board lines.
 func up(n int) string { return strings.Repeat("\x1b[1A\x1b[2K", n) }
 
