@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build deps test lint fuzz lab-deps e2e e2e-roles demo diff bench faults soak
+.PHONY: build deps test lint fuzz lab-deps e2e e2e-roles demo demo-down diff bench faults soak
 build:
 	$(GO) build -o bin/kplay ./cmd/kplay
 
@@ -47,13 +47,22 @@ soak:
 e2e-roles:
 	KPLAY_E2E=1 $(GO) test -count=1 -timeout 30m -v ./e2e/...
 
-# The shipped roles on a fresh 5-host lab (root): lab up, site.yaml, lab
-# down. DEMO_VIP defaults to address .250 of the lab's subnet.
+# The main job on the embedded default (root): a local lab of 5 Debian
+# hosts (built once; make lab-deps first if systemd-nspawn or debootstrap
+# is missing) and the shipped site.yaml deployed on it. The lab stays up to
+# be looked at (kplay lab ssh h1 ...); make demo-down removes it.
 demo: build
+	@command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null || $(MAKE) lab-deps
 	./bin/kplay lab up -n 5 --name demo
-	vip=$${DEMO_VIP:-$$(sed -n 's/.*ansible_host: \([0-9.]*\)\.[0-9]*,.*/\1.250/p' /var/lib/kplay-lab/demo/hosts.yaml | head -n 1)}; \
-	  cd /var/lib/kplay-lab/demo && $(CURDIR)/bin/kplay -i hosts.yaml site.yaml -e vip=$$vip; rc=$$?; \
-	  $(CURDIR)/bin/kplay lab down --name demo; exit $$rc
+	cd /var/lib/kplay-lab/demo && $(CURDIR)/bin/kplay -i hosts.yaml site.yaml $(DEMO_ARGS)
+	@echo
+	@echo "The lab is up: ./bin/kplay lab status --name demo; ./bin/kplay lab ssh --name demo h1"
+	@echo "Again (changes nothing): cd /var/lib/kplay-lab/demo && $(CURDIR)/bin/kplay -i hosts.yaml site.yaml"
+	@echo "Undo: cd /var/lib/kplay-lab/demo && $(CURDIR)/bin/kplay rollback -i hosts.yaml"
+	@echo "Remove the lab: make demo-down"
+
+demo-down: build
+	./bin/kplay lab down --name demo
 
 # kplay against ansible-playbook and an SSH floor on real sshd hosts on
 # loopback (root; installs ansible-core if missing). Quick set N=1,10,50

@@ -15,9 +15,11 @@ import (
 // JournalDir and Limit).
 type RollbackOptions struct {
 	Options
-	// RunID is the run to undo; empty means the newest run (not a rollback,
-	// not a check) in JournalDir, so that a second `kplay rollback` changes
-	// nothing; a rollback is undone by naming its id.
+	// RunID is the run to undo; empty means the newest run in JournalDir
+	// that changed something (not a rollback, not a check: a second
+	// `kplay rollback` changes nothing, and a re-run that changed nothing
+	// does not hide the deployment before it); a rollback is undone by
+	// naming its id.
 	RunID string
 	// Check reports what would be done and changes nothing.
 	Check bool
@@ -48,7 +50,7 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 	}
 	id := ro.RunID
 	if id == "" {
-		latest, err := journal.Latest(ro.JournalDir, "run")
+		latest, err := latestWithChanges(ro.JournalDir)
 		if err != nil {
 			return nil, &OptionsError{Msg: "nothing to roll back", Err: err}
 		}
@@ -156,4 +158,19 @@ func (r *runner) rollbackConn(host string) (modules.Conn, error) {
 // String describes a rollback report in one line.
 func (rep *RollbackReport) String() string {
 	return fmt.Sprintf("rollback of run %s: %d hosts, %d changes, %d failed", rep.RunID, len(rep.Hosts), rep.Changed, len(rep.Failed))
+}
+
+// latestWithChanges is the newest run (not a rollback, not a check) that
+// changed something.
+func latestWithChanges(dir string) (string, error) {
+	metas, err := journal.List(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range metas {
+		if m.Kind == "run" && !m.Check && m.Changes > 0 {
+			return m.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no run with changes in %s", dir)
 }

@@ -225,7 +225,7 @@ func describeChange(c modules.Change) string {
 
 const rollbackUsage = `Usage: kplay rollback [ID] [-i INVENTORY] [-l LIMIT] [--check] [SSH flags]
 
-Undoes a journaled run (default: the newest run that is not a rollback):
+Undoes a journaled run (default: the newest run that changed something):
 on each host, newest change first and hosts in parallel, every file is put
 back byte for byte with its mode and owner (or removed if the run created
 it), packages the run installed are removed, and services the run touched
