@@ -161,7 +161,7 @@ func (e *Evaluator) compile(src string) (prog *vm.Program, err error) {
 		return nil, &ExprError{Expr: src, Err: p.err}
 	}
 	if err != nil {
-		return nil, &ExprError{Expr: src, Err: errors.New(exprMessage(err))}
+		return nil, &ExprError{Expr: src, Err: errors.New(exprMessage(err) + predicateHint(rewritten, err))}
 	}
 	return prog, nil
 }
@@ -212,6 +212,16 @@ func wrapRunError(src string, err error) error {
 		return &ExprError{Expr: src, Err: errors.New(fe.Message)}
 	}
 	return &ExprError{Expr: src, Err: err}
+}
+
+// predicateHint explains the one expr-lang parse error a Jinja author hits
+// with map(list, {'k': #}): a `{` as a predicate opens a block, not a map
+// literal, so the literal must be wrapped in parentheses.
+func predicateHint(src string, err error) string {
+	if strings.Contains(exprMessage(err), `Operator(":")`) && strings.Contains(src, "{") {
+		return "; a map literal as a map()/filter() predicate must be wrapped in parentheses: map(l, ({'k': #}))"
+	}
+	return ""
 }
 
 // exprMessage is the first line of an expr-lang error, without the snippet.

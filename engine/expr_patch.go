@@ -30,6 +30,8 @@ func (c *calleeCollector) Visit(node *ast.Node) {
 //	default(a.b, ...)     -> default(__lookup($env, "a", "b"), ...)      (missing is allowed)
 //	test_defined(a.b)     -> test_defined(__lookup($env, "a", "b"))
 //	a.b ?? c              -> __lookup_nil($env, "a", "b") ?? c
+//	a ?? b ?? c           -> __lookup_nil(a) ?? __lookup_nil(b) ?? c     (all but the last)
+//	x + y                 -> __add(x, y)                                  (lists concatenate)
 //	x in y                -> __in(x, y)                                   (also substrings)
 //	a..b                  -> __span(a, b)                                 (bounded range)
 //	x and y, not x, c?a:b -> truthy(x) and truthy(y), ...                 (Jinja truthiness)
@@ -140,7 +142,9 @@ func (p *patcher) binary(node *ast.Node, n *ast.BinaryNode) {
 		wrapTruthy(&n.Left)
 		wrapTruthy(&n.Right)
 	case "??":
-		p.lenient(n.Left, "__lookup_nil")
+		p.coalesce(n)
+	case "+":
+		p.add(node, n)
 	case "in", "..":
 		fn := map[string]string{"in": "__in", "..": "__span"}[n.Operator]
 		ast.Patch(node, &ast.CallNode{
@@ -148,6 +152,44 @@ func (p *patcher) binary(node *ast.Node, n *ast.BinaryNode) {
 			Arguments: []ast.Node{n.Left, n.Right},
 		})
 	}
+}
+
+// coalesce makes every operand of a `??` chain but the last tolerate an
+// undefined variable. expr-lang parses `a ?? b ?? c` as `(a ?? b) ?? c`,
+// so the left side of n may itself be a chain whose right operand (b)
+// was left strict when the inner node was visited.
+func (p *patcher) coalesce(n *ast.BinaryNode) {
+	left := n.Left
+	for {
+		p.lenient(left, "__lookup_nil")
+		b, ok := left.(*ast.BinaryNode)
+		if !ok || b.Operator != "??" {
+			return
+		}
+		p.lenient(b.Right, "__lookup_nil")
+		left = b.Left
+	}
+}
+
+// add turns `x + y` into __add(x, y), which concatenates two lists as
+// Jinja does and otherwise adds as expr-lang does. Two literal numbers or
+// strings are left alone so that the compiler still folds them.
+func (p *patcher) add(node *ast.Node, n *ast.BinaryNode) {
+	if isScalarLiteral(n.Left) && isScalarLiteral(n.Right) {
+		return
+	}
+	ast.Patch(node, &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: "__add"},
+		Arguments: []ast.Node{n.Left, n.Right},
+	})
+}
+
+func isScalarLiteral(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.IntegerNode, *ast.FloatNode, *ast.StringNode:
+		return true
+	}
+	return false
 }
 
 // wrapTruthy makes *n a call of truthy unless it is a bool literal.

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/expr-lang/expr/vm/runtime"
 )
 
 // undefined is the value a lenient lookup (inside default() or an `is`
@@ -25,6 +27,7 @@ func internalFuncs() map[string]exprFunc {
 		"__lookup_nil": getNil,
 		"__in":         inFunc,
 		"__span":       spanFunc,
+		"__add":        addFunc,
 		"__method":     callMethod,
 		"kw":           kwFunc,
 		"truthy":       func(a ...any) (any, error) { return truthy(arg(a, 0)), nil },
@@ -258,6 +261,38 @@ func spanFunc(args ...any) (any, error) {
 		return nil, fmt.Errorf("operator ..: want integers")
 	}
 	return rangeFilter(a, b+1)
+}
+
+// addFunc is `+`: two lists concatenate into a new list (Jinja), anything
+// else adds as expr-lang's own operator does (numbers, strings).
+func addFunc(args ...any) (out any, err error) {
+	a, b := arg(args, 0), arg(args, 1)
+	if isList(a) && isList(b) {
+		l, _ := toList(a)
+		r, _ := toList(b)
+		if len(l)+len(r) > maxRange {
+			return nil, fmt.Errorf("operator +: more than %d items", maxRange)
+		}
+		return append(append(make([]any, 0, len(l)+len(r)), l...), r...), nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("operator +: cannot add %s and %s", typeName(a), typeName(b))
+		}
+	}()
+	return runtime.Add(a, b), nil
+}
+
+// isList reports whether v is a list (any slice or array).
+func isList(v any) bool {
+	if _, ok := v.([]any); ok {
+		return true
+	}
+	if v == nil {
+		return false
+	}
+	k := reflect.ValueOf(v).Kind()
+	return k == reflect.Slice || k == reflect.Array
 }
 
 func kwFunc(args ...any) (any, error) {
