@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,6 +44,7 @@ func TestSoak(t *testing.T) {
 	soakRun(t, opts, 0) // warm up: lazy package state, first connections
 	goroutines, fds, heap := counts()
 	kheap, hheap := heapOfKplay()
+	writeHeapProfile(t, "start")
 	rng := rand.New(rand.NewPCG(1, 2))
 	faults, unreachable := 0, 0
 	start := time.Now()
@@ -69,6 +71,7 @@ func TestSoak(t *testing.T) {
 	took := time.Since(start)
 	g2, fd2, heap2 := settleCounts(goroutines, fds, 10*time.Second)
 	kheap2, hheap2 := heapOfKplay()
+	writeHeapProfile(t, "end")
 	line := fmt.Sprintf("SOAK | %d runs x 20 tasks x 20 hosts in %v (%v/run) | %d faults, %d runs with a host unreachable | goroutines %d -> %d | fds %d -> %d | heap in use %.1f -> %.1f MiB; live heap outside the test's sshd hosts %.1f -> %.1f MiB, their logs %.1f -> %.1f MiB |",
 		runs, took.Round(time.Second), (took / time.Duration(runs)).Round(time.Millisecond), faults, unreachable,
 		goroutines, g2, fds, fd2, mib(heap), mib(heap2), mib(kheap), mib(kheap2), mib(hheap), mib(hheap2))
@@ -130,7 +133,7 @@ const soakProfileRate = 512
 // harness's sshd hosts, whose logs (sshd -e, LogLevel VERBOSE) grow in
 // this process with every connection: the heap profile's in-use bytes
 // (scaled as pprof does) of every allocation site whose stack has no
-// internal/sshtest frame; and the estimate for those with one.
+// internal/sshtest or os/exec frame; and the estimate for those with one.
 func heapOfKplay() (kplay, harness uint64) {
 	runtime.GC()
 	runtime.GC() // the profile reflects the state as of the last completed GC
@@ -157,7 +160,9 @@ func harnessStack(pcs []uintptr) bool {
 	frames := runtime.CallersFrames(pcs)
 	for {
 		fr, more := frames.Next()
-		if strings.Contains(fr.Function, "/internal/sshtest.") {
+		// sshd's log lines reach the test through os/exec's copying
+		// goroutines; kplay's SSH transport starts no process.
+		if strings.Contains(fr.Function, "/internal/sshtest.") || strings.HasPrefix(fr.Function, "os/exec.") {
 			return true
 		}
 		if !more {
@@ -176,6 +181,24 @@ func settleCounts(goroutines, fds int, limit time.Duration) (int, int, uint64) {
 			return g, fd, heap
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// writeHeapProfile writes SOAK_PROFILE_DIR/heap-<name>.pprof when that
+// variable is set, to compare with go tool pprof -base.
+func writeHeapProfile(t *testing.T, name string) {
+	dir := os.Getenv("SOAK_PROFILE_DIR")
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, "heap-"+name+".pprof"))
+	if err != nil {
+		t.Errorf("heap profile: %v", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		t.Errorf("heap profile: %v", err)
 	}
 }
 
