@@ -22,7 +22,7 @@ type Journal interface {
 // the journal entry.
 func (tr *taskRun) finished(o *outcome) {
 	if o.res != nil && !o.interrupted {
-		tr.p.r.sink.emit(Event{Type: EventHostDone, Task: tr.t.DisplayName(), Host: o.host,
+		tr.p.r.sink.emit(Event{Type: EventHostDone, Task: tr.displayName(), Host: o.host,
 			IsHandler: tr.f.handler, Status: o.res.Status, Duration: o.dur})
 	}
 	tr.journal(o)

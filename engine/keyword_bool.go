@@ -46,7 +46,7 @@ func (tr *taskRun) forHost(s *scope) (*taskRun, error) {
 			return tr, tr.unlessSkipped(s, err)
 		}
 	}
-	return &taskRun{p: tr.p, t: t, f: &f}, nil
+	return &taskRun{p: tr.p, t: t, f: &f, name: tr.name}, nil
 }
 
 // unlessSkipped drops err when the task's conditions, evaluated without a

@@ -18,6 +18,7 @@ type taskRun struct {
 	t *Task
 	f *frame
 
+	name   string // rendered display name (taskName)
 	hvOnce sync.Once
 	hv     map[string]any
 }
@@ -90,7 +91,7 @@ func (tr *taskRun) onHost(ctx context.Context, host string) *outcome {
 	r := tr.p.r
 	start := r.now()
 	o := &outcome{host: host}
-	r.sink.emit(Event{Type: EventHostStart, Task: tr.t.DisplayName(), Host: host, IsHandler: tr.f.handler})
+	r.sink.emit(Event{Type: EventHostStart, Task: tr.displayName(), Host: host, IsHandler: tr.f.handler})
 	s := tr.p.scope(r.hostState(host), tr.t, tr.f, tr)
 	tr, kwErr := tr.forHost(s) // templated boolean keywords, rendered for this host
 	items, looping, err := tr.loopItems(s)
@@ -247,7 +248,7 @@ func (tr *taskRun) attempts(ctx context.Context, o *outcome, s *scope) *TaskResu
 		if tr.t.NoLog || tr.p.play.NoLog {
 			shown = censored(shown)
 		}
-		tr.p.r.sink.emit(Event{Type: EventRetry, Task: tr.t.DisplayName(), Host: o.host, Attempt: attempt,
+		tr.p.r.sink.emit(Event{Type: EventRetry, Task: tr.displayName(), Host: o.host, Attempt: attempt,
 			Retries: retries + 1 - attempt, Result: shown, IsHandler: tr.f.handler})
 		if sleepCtx(ctx, delay) != nil {
 			return res

@@ -57,7 +57,7 @@ func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) error {
 		failInfo: map[string]map[string]any{}, included: map[string]*loaded{},
 		failRole: map[string]*Role{}, changes: map[string][]journal.Entry{}}
 	p.handlers = newHandlerSet(play.Handlers)
-	hosts, err := r.playHosts(play)
+	hosts, err := r.playHosts(pb, play)
 	if err != nil {
 		return err
 	}
@@ -109,8 +109,8 @@ func posPtr(p Pos) *Pos {
 
 // playHosts renders the play's host pattern with the extra and play vars,
 // matches it, applies --limit and drops hosts that failed earlier.
-func (r *runner) playHosts(play *Play) ([]string, error) {
-	s := newScope(r.ev, []layer{{"play vars", play.Vars, true}, {"extra vars", r.extra, true}})
+func (r *runner) playHosts(pb *Playbook, play *Play) ([]string, error) {
+	s := newScope(r.ev, []layer{{"play vars", play.Vars, true}, {"extra vars", r.extra, true}, {"magic", r.preHostMagic(pb), false}})
 	pattern, err := s.renderString(play.Hosts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: play hosts: %w", play.Pos, err)

@@ -54,7 +54,7 @@ func (p *playRun) hostEvent(tr *taskRun, o *outcome) Event {
 	if tr.t.NoLog || p.play.NoLog {
 		res = censored(res)
 	}
-	return Event{Type: EventHostResult, Play: playName(p.play), Task: tr.t.DisplayName(), TaskPos: posPtr(tr.t.Pos),
+	return Event{Type: EventHostResult, Play: playName(p.play), Task: tr.displayName(), TaskPos: posPtr(tr.t.Pos),
 		Module: tr.t.Module, IsHandler: tr.f.handler, Host: o.host, Delegate: o.delegate,
 		Status: res.Status, Result: res, Duration: o.dur, Msg: res.Msg,
 		TaskID: taskID(tr.t), ArgsHash: o.argsHash, Register: tr.t.Register}

@@ -109,8 +109,8 @@ func (p *playRun) runTask(ctx context.Context, t *Task, hosts []string, f *frame
 		p.runMeta(ctx, t, hosts, f)
 		return
 	}
-	tr := &taskRun{p: p, t: t, f: f}
-	p.r.sink.emit(Event{Type: EventTaskStart, Play: playName(p.play), Task: t.DisplayName(), TaskPos: posPtr(t.Pos),
+	tr := &taskRun{p: p, t: t, f: f, name: p.taskName(t)}
+	p.r.sink.emit(Event{Type: EventTaskStart, Play: playName(p.play), Task: tr.name, TaskPos: posPtr(t.Pos),
 		Module: t.Module, IsHandler: f.handler, Hosts: hosts})
 	outs := tr.runHosts(ctx, hosts)
 	failures := p.apply(tr, hosts, outs)

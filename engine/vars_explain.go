@@ -54,7 +54,7 @@ func HostVars(opts Options, host string, playbook string) (map[string]any, map[s
 // firstPlayOf returns the first play of pb whose hosts include host.
 func (r *runner) firstPlayOf(pb *Playbook, host string) *Play {
 	for _, play := range pb.Plays {
-		hosts, err := r.playHosts(play)
+		hosts, err := r.playHosts(pb, play)
 		if err != nil {
 			continue
 		}

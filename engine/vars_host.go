@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -140,6 +141,9 @@ func (p *playRun) magic(h *hostState, t *Task) []layer {
 		"inventory_hostname_short": short,
 		"group_names":              stringsToAny(h.host.Groups),
 	}
+	for k, v := range p.r.invMagic() {
+		m[k] = v
+	}
 	if t != nil && t.Role != nil {
 		m["role_name"] = t.Role.Name
 		m["role_path"] = t.Role.Path
@@ -177,6 +181,79 @@ func (p *playRun) refreshMagic() {
 		"ansible_skip_tags":      stringsToAny(p.r.opts.SkipTags),
 		"omit":                   omitValue,
 	}
+}
+
+// invMagic are Ansible's inventory_dir and inventory_file: the folder and
+// path of the inventory the hosts come from (absolute when known).
+func (r *runner) invMagic() map[string]any {
+	if r.inv == nil || r.inv.Path == "" {
+		return nil
+	}
+	file, dir := r.inv.Path, r.inv.Dir
+	if abs, err := filepath.Abs(file); err == nil {
+		file = abs
+	}
+	if dir == "" {
+		dir = filepath.Dir(file)
+	} else if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return map[string]any{"inventory_dir": dir, "inventory_file": file}
+}
+
+// preHostMagic are the magic variables that make sense before any host is
+// chosen (play hosts:, task names): groups, playbook_dir and the
+// inventory's paths.
+func (r *runner) preHostMagic(pb *Playbook) map[string]any {
+	m := map[string]any{"groups": r.groupMap()}
+	if pb != nil && pb.Dir != "" {
+		m["playbook_dir"] = pb.Dir
+	}
+	for k, v := range r.invMagic() {
+		m[k] = v
+	}
+	return m
+}
+
+// taskName is the task's display name with {{ }} rendered as Ansible does
+// at task start: with what every host shares (role defaults, play vars,
+// vars_files, role vars, extra vars, the play's magic variables), not any
+// host's own. A name that cannot be rendered so is shown as written.
+func (p *playRun) taskName(t *Task) string {
+	if !strings.Contains(t.Name, "{{") {
+		return t.DisplayName()
+	}
+	magic := map[string]any{}
+	for k, v := range p.playMagic() {
+		magic[k] = v
+	}
+	for k, v := range p.r.invMagic() {
+		magic[k] = v
+	}
+	s := newScope(p.r.ev, []layer{
+		{"role defaults", p.roleDefaults, true},
+		{"play vars", p.play.Vars, true},
+		{"play vars_files", p.varsFiles, true},
+		{"role vars", p.roleVars, true},
+		{"extra vars", p.r.extra, true},
+		{"magic", magic, false},
+	})
+	name, err := s.renderString(t.Name)
+	if err != nil {
+		return t.DisplayName()
+	}
+	if t.Role != nil {
+		return t.Role.Name + " : " + name
+	}
+	return name
+}
+
+// displayName is the task name of this run's events (see taskName).
+func (tr *taskRun) displayName() string {
+	if tr.name != "" {
+		return tr.name
+	}
+	return tr.t.DisplayName()
 }
 
 func runTags(tags []string) []string {
