@@ -53,7 +53,10 @@ func (Systemd) Run(ctx context.Context, req *Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if st.load == "not-found" && (a.State != "stopped" || a.Enabled != nil && *a.Enabled) && (a.Masked == nil || !*a.Masked) {
+	// In --check a unit that does not exist yet is predicted from nothing
+	// (inactive, disabled), as Ansible does: an earlier task of the same
+	// check run, skipped or only predicted, may be the one that installs it.
+	if st.load == "not-found" && !req.Check && (a.State != "stopped" || a.Enabled != nil && *a.Enabled) && (a.Masked == nil || !*a.Masked) {
 		return Result{Failed: true, Msg: fmt.Sprintf("could not find the requested service %s", a.Name)}, nil
 	}
 	steps := a.plan(st)

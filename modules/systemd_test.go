@@ -153,3 +153,25 @@ func TestSystemdDaemonReloadOnly(t *testing.T) {
 		t.Errorf("daemon-reload not run: %q", calls)
 	}
 }
+
+// TestSystemdCheckUnitNotFound checks that --check predicts a start/enable
+// of a unit that does not exist yet (an earlier task of the same check run
+// would have installed it) instead of failing, while a real run still fails.
+func TestSystemdCheckUnitNotFound(t *testing.T) {
+	conn, _ := fakeSystemd(t)
+	args := map[string]any{"name": "kplay-lb", "state": "started", "enabled": true}
+	res := runSystemd(t, conn, true, args)
+	if res.Failed || !res.Changed || len(res.Changes) != 2 {
+		t.Fatalf("check on a missing unit: want changed (enable, start), got %+v", res)
+	}
+	if !strings.Contains(res.Msg, "would be enabled, started") {
+		t.Errorf("check msg = %q", res.Msg)
+	}
+	stop := runSystemd(t, conn, true, map[string]any{"name": "kplay-lb", "state": "stopped"})
+	if stop.Failed || stop.Changed {
+		t.Errorf("check stop of a missing unit: want ok, got %+v", stop)
+	}
+	if res := runSystemd(t, conn, false, args); !res.Failed || !strings.Contains(res.Msg, "could not find") {
+		t.Errorf("real run on a missing unit: want a failure, got %+v", res)
+	}
+}
