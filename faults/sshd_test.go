@@ -191,18 +191,25 @@ func TestSSHDRestartBetweenTasks(t *testing.T) {
 		filesLine(3, files)+", every task done", journalLine(changes, len(entries)))
 }
 
-// TestSSHDStoppedMidTask stops h1's sshd (and its sessions) while h1 runs
-// a command: h1 is unreachable, the others finish.
+// TestSSHDStoppedMidTask kills h1's sshd, its connections and the command
+// at once while h1 runs a command: h1 is unreachable, the others finish.
 func TestSSHDStoppedMidTask(t *testing.T) {
 	gate(t)
 	fr := newFaultRun(t, 3, nil, nil)
 	fr.f.writeInventory(t, map[string]map[string]string{"h1": {"fault_cmd": "touch " + fr.mark("started") + "; sleep 20"}})
 	fr.run(t, nil, func() {
 		waitFile(t, fr.mark("started"), 30*time.Second)
-		fr.at = time.Now() // Stop cuts the connections first, then waits
+		// Freeze the whole tree before killing it, so that no process
+		// of it runs again: the connection dies without the session
+		// reporting the command's exit first (Stop alone kills the
+		// command first, and sshd may still send its exit status).
+		tree := sshdTree(t, fr.f.host("h1").Dir)
+		fr.at = time.Now()
+		signalAll(tree, syscall.SIGSTOP)
+		signalAll(tree, syscall.SIGKILL)
 		fr.f.host("h1").Stop(t)
 	})
-	fr.check(t, "sshd stopped mid-command", engine.StatusUnreachable, "connection lost")
+	fr.check(t, "sshd and its sessions killed mid-command", engine.StatusUnreachable, "connection lost")
 }
 
 // TestCommandNeverEnds runs a command that never ends under timeout: 2:
