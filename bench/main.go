@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +34,8 @@ type config struct {
 	kplay     string
 	timeout   time.Duration
 	ansCut    time.Duration
+	report    string
+	kplayArgs string
 	profileN  int
 	serve     int
 	logLevel  string
@@ -73,6 +76,8 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.profileN, "profile", 0, "also profile kplay (CPU, allocations) at this N; 0: no")
 	fs.StringVar(&c.logLevel, "sshd-log-level", "ERROR", "LogLevel of the sshd hosts (VERBOSE logs every session)")
 	fs.StringVar(&c.extra, "sshd-config", "", "more sshd_config lines for every host (\\n-separated), e.g. a ForceCommand that logs commands")
+	fs.StringVar(&c.report, "report", "", "only merge these results.json files (comma-separated) into -out's table and plot")
+	fs.StringVar(&c.kplayArgs, "kplay-args", "", "more kplay flags (space-separated), e.g. --connect-timeout 60")
 	fs.IntVar(&c.serve, "serve", 0, "only start this many hosts, print how to reach them, wait for Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -130,6 +135,9 @@ func intList(s string) ([]int, error) {
 // run prepares the machine, starts the fleet, measures and reports. The
 // fleet is stopped by PID on every way out, Ctrl-C included.
 func run(ctx context.Context, cfg *config) error {
+	if cfg.report != "" {
+		return report(cfg)
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (sshd hosts in mount namespaces, /root bind mounts)")
 	}
@@ -149,7 +157,8 @@ func run(ctx context.Context, cfg *config) error {
 	if cfg.extra != "" {
 		f.extra = strings.ReplaceAll(cfg.extra, `\n`, "\n") + "\n"
 	}
-	e := &env{fleet: f, work: cfg.work, kplay: cfg.kplay, timeout: cfg.timeout, ansibleCut: cfg.ansCut}
+	e := &env{fleet: f, work: cfg.work, kplay: cfg.kplay, timeout: cfg.timeout, ansibleCut: cfg.ansCut,
+		kplayArgs: strings.Fields(cfg.kplayArgs)}
 	if e.play, err = filepath.Abs("bench/play/site.yml"); err != nil {
 		return err
 	}
@@ -183,4 +192,25 @@ func serve(ctx context.Context, e *env, n int) error {
 	fmt.Printf("(ansible needs the ANSIBLE_* environment of bench/tools.go ansibleEnv)\n%d hosts up; Ctrl-C stops them\n", n)
 	<-ctx.Done()
 	return nil
+}
+
+// report merges earlier results.json files (e.g. a quick run and one at
+// N = 200 and 500) into one table and plot.
+func report(cfg *config) error {
+	var all []sample
+	for _, p := range strings.Split(cfg.report, ",") {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("read results: %w", err)
+		}
+		var s []sample
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("parse %s: %w", p, err)
+		}
+		all = append(all, s...)
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", cfg.out, err)
+	}
+	return writeResults(cfg, all)
 }

@@ -115,7 +115,7 @@ func (c *canvas) axes() {
 	c.line(left, top, left, bottom, color.Black)
 	c.text(left, top-16, "wall time of the first run (median), 20 tasks, forks = N", color.Black)
 	c.text((left+right)/2-60, plotH-18, "hosts N (log scale)", color.Black)
-	c.text(8, top-2, "seconds", color.Black)
+	c.text(8, top-16, "seconds", color.Black)
 }
 
 func secsLabel(e float64) string {

@@ -58,6 +58,7 @@ type env struct {
 	// it as a lower bound (sample.Cut) instead of failing the benchmark:
 	// on a loaded machine Ansible at N=200 can take longer than anyone waits.
 	ansibleCut time.Duration
+	kplayArgs  []string // more kplay flags
 }
 
 // writeInventory writes the YAML inventory of the first n hosts, read by
@@ -88,6 +89,7 @@ func (e *env) toolCommand(tool string, n int, c string) (*exec.Cmd, error) {
 		cmd = exec.Command(e.kplay, "-i", inv, e.play, "-f", strconv.Itoa(n), "--no-color",
 			"--known-hosts", e.fleet.knownHosts, "--private-key", e.fleet.keyFile,
 			"--ssh-config", "none", "-e", "tpl=app.conf.tmpl")
+		cmd.Args = append(cmd.Args, e.kplayArgs...)
 		cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	case toolAnsible, toolAnsiblePL:
 		cmd = exec.Command("ansible-playbook", "-i", inv, e.play, "-f", strconv.Itoa(n),
