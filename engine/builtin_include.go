@@ -115,7 +115,8 @@ func (p *playRun) loadTasksInclude(t *Task, file string) ([]*Task, error) {
 }
 
 // loadRoleInclude loads a role for include_role: its dependencies' tasks
-// and its own (or those of tasks_from).
+// (each once per play unless allow_duplicates) and its own (or those of
+// tasks_from).
 func (p *playRun) loadRoleInclude(t *Task, name, from string) (*Role, []*Task, error) {
 	key := "role\x00" + name + "\x00" + from
 	tasks, role, err := p.loadCached(key, func() ([]*Task, *Role, error) {
@@ -124,21 +125,34 @@ func (p *playRun) loadRoleInclude(t *Task, name, from string) (*Role, []*Task, e
 		if err != nil {
 			return nil, nil, err
 		}
-		if from == "" || from == "main" {
-			tasks, handlers := ExpandRole(role)
-			role.Handlers = handlers
-			return tasks, role, nil
-		}
-		for _, cand := range []string{from, from + ".yaml", from + ".yml"} {
-			name := path.Join("tasks", cand)
-			if st, err := fs.Stat(role.FS, name); err == nil && !st.IsDir() {
-				tasks, err := LoadTasks(role.FS, name, role, opts)
-				return tasks, role, err
+		own := role.Tasks
+		if from != "" && from != "main" {
+			if own, err = tasksFrom(role, from, opts); err != nil {
+				return nil, nil, err
 			}
 		}
-		return nil, nil, fmt.Errorf("role %s: tasks_from %q not found", name, from)
+		p.includeMu.Lock()
+		defer p.includeMu.Unlock()
+		if p.roleSeen == nil {
+			p.roleSeen = map[string]bool{}
+			seedRoleSeen(p.roleSeen, p.play.Roles)
+		}
+		tasks, handlers := expandIncluded(role, own, p.roleSeen)
+		role.Handlers = handlers
+		return tasks, role, nil
 	})
 	return role, tasks, err
+}
+
+// tasksFrom loads the tasks file of include_role's tasks_from.
+func tasksFrom(role *Role, from string, opts LoadOptions) ([]*Task, error) {
+	for _, cand := range []string{from, from + ".yaml", from + ".yml"} {
+		name := path.Join("tasks", cand)
+		if st, err := fs.Stat(role.FS, name); err == nil && !st.IsDir() {
+			return LoadTasks(role.FS, name, role, opts)
+		}
+	}
+	return nil, fmt.Errorf("role %s: tasks_from %q not found", role.Name, from)
 }
 
 // runIncludes runs what the hosts of a task included. Includes are taken

@@ -301,7 +301,7 @@ func (l *loader) expandRole(ref *RoleRef, when, tags []string, seen map[string]b
 	if seen == nil {
 		seen = map[string]bool{}
 	}
-	key := ref.Name + fmt.Sprint(ref.Vars)
+	key := roleKey(ref)
 	if seen[key] && !ref.Role.AllowDuplicates {
 		return nil, nil
 	}
@@ -327,4 +327,52 @@ func (l *loader) expandRole(ref *RoleRef, when, tags []string, seen map[string]b
 func ExpandRole(r *Role) (tasks, handlers []*Task) {
 	l := newLoaderNoEval()
 	return l.expandRole(&RoleRef{Name: r.Name, Vars: r.Params, Role: r}, nil, nil, map[string]bool{})
+}
+
+// roleKey identifies a role instance for "once per play": its name and
+// parameters.
+func roleKey(ref *RoleRef) string {
+	return ref.Name + fmt.Sprint(ref.Vars)
+}
+
+// expandIncluded returns what include_role runs for r (loaded with
+// LoadRole), whose own tasks are own (main or tasks_from): the tasks of its
+// dependencies first, each dependency once per seen (the play's) unless
+// allow_duplicates, then own; and the handlers of the dependencies and r.
+// As in Ansible, r's tasks also see its dependencies' defaults and vars,
+// below its own: they are merged into r.Defaults and r.Vars.
+func expandIncluded(r *Role, own []*Task, seen map[string]bool) (tasks, handlers []*Task) {
+	l := newLoaderNoEval()
+	for _, d := range r.Deps {
+		t, h := l.expandRole(d, nil, nil, seen)
+		tasks, handlers = append(tasks, t...), append(handlers, h...)
+	}
+	defaults, vars := map[string]any{}, map[string]any{}
+	visited := map[*Role]bool{r: true}
+	var walk func(refs []*RoleRef)
+	walk = func(refs []*RoleRef) {
+		for _, d := range refs {
+			if d.Role == nil || visited[d.Role] {
+				continue
+			}
+			visited[d.Role] = true
+			walk(d.Role.Deps)
+			defaults, vars = mergeVars(defaults, d.Role.Defaults), mergeVars(vars, d.Role.Vars)
+		}
+	}
+	walk(r.Deps)
+	r.Defaults, r.Vars = mergeVars(defaults, r.Defaults), mergeVars(vars, r.Vars)
+	return append(tasks, own...), append(handlers, r.Handlers...)
+}
+
+// seedRoleSeen marks the play's roles (and their dependencies) as applied,
+// with the keys expandRole uses.
+func seedRoleSeen(seen map[string]bool, refs []*RoleRef) {
+	for _, ref := range refs {
+		if ref.Role == nil || seen[roleKey(ref)] {
+			continue
+		}
+		seen[roleKey(ref)] = true
+		seedRoleSeen(seen, ref.Role.Deps)
+	}
 }

@@ -49,6 +49,7 @@ type playRun struct {
 
 	includeMu sync.Mutex
 	included  map[string]*loaded
+	roleSeen  map[string]bool // role instances applied, for include_role's dependencies (under includeMu)
 }
 
 // runPlay selects the play's hosts and runs it batch by batch.
