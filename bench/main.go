@@ -77,7 +77,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.logLevel, "sshd-log-level", "ERROR", "LogLevel of the sshd hosts (VERBOSE logs every session)")
 	fs.StringVar(&c.extra, "sshd-config", "", "more sshd_config lines for every host (\\n-separated), e.g. a ForceCommand that logs commands")
 	fs.StringVar(&c.report, "report", "", "only merge these results.json files (comma-separated) into -out's table and plot")
-	fs.StringVar(&c.kplayArgs, "kplay-args", "", "more kplay flags (space-separated), e.g. --connect-timeout 60")
+	// 500 handshakes at once on 2 cores outlast the default 10 s connect
+	// timeout (docs/benchmarks.md, "N = 500").
+	fs.StringVar(&c.kplayArgs, "kplay-args", pick(full, "--connect-timeout 60", ""), "more kplay flags (space-separated), e.g. --connect-timeout 60")
 	fs.IntVar(&c.serve, "serve", 0, "only start this many hosts, print how to reach them, wait for Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
