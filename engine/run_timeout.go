@@ -18,12 +18,18 @@ type TimeoutError struct {
 func (e *TimeoutError) Error() string { return fmt.Sprintf("timed out after %v", e.After) }
 
 // timeout is the task's time limit on one host: its timeout: keyword,
-// else the run's TaskTimeout; 0 means none.
+// else the innermost enclosing block's (blocks pass it on to their tasks,
+// as Ansible's keyword inheritance does), else the run's TaskTimeout; 0
+// means none.
 func (tr *taskRun) timeout(s *scope) (time.Duration, error) {
-	if tr.t.Timeout == nil {
+	v := tr.t.Timeout
+	for i := len(tr.f.blocks) - 1; v == nil && i >= 0; i-- {
+		v = tr.f.blocks[i].Timeout
+	}
+	if v == nil {
 		return tr.p.r.opts.TaskTimeout, nil
 	}
-	d, err := toDuration(tr.t.Timeout, s)
+	d, err := toDuration(v, s)
 	if err != nil {
 		return 0, fmt.Errorf("%s: timeout: %w", tr.t.Pos, err)
 	}

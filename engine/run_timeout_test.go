@@ -71,6 +71,33 @@ func TestRunTaskTimeoutDefault(t *testing.T) {
 	}
 }
 
+// A block's timeout: applies to its tasks; a task's own wins.
+func TestRunTaskTimeoutBlock(t *testing.T) {
+	f := newFixture(t, "", map[string]string{"site.yaml": `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - block:
+        - name: inherited
+          command: sleep 5
+        - name: own
+          command: sleep 0.3
+          timeout: 0
+      always:
+        - name: own too
+          command: sleep 0.3
+          timeout: 2
+      timeout: 0.2
+`})
+	f.run(t)
+	if got := f.rec.msgs("inherited"); len(got) != 1 || !strings.Contains(got[0], "timed out after 200ms") {
+		t.Errorf("inherited = %v, want timed out after 200ms", got)
+	}
+	if got := f.rec.results("own too"); !equal(got, []string{"h1:changed"}) {
+		t.Errorf("own too = %v, want changed", got)
+	}
+}
+
 func TestRunTaskTimeoutBad(t *testing.T) {
 	f := newFixture(t, "", map[string]string{"site.yaml": `
 - hosts: h1
