@@ -64,8 +64,9 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	r := newRunner(ro.Options)
-	defer r.conns.close()
+	cs := NewConnections(ro.Options)
+	defer cs.Close()
+	r := cs.r
 	rep := &RollbackReport{RunID: id}
 	jopts := journal.RollbackOptions{Check: ro.Check, Include: include, Forks: ro.Forks,
 		Conn: func(host string) (modules.Conn, error) { return r.rollbackConn(host) }}
@@ -174,3 +175,21 @@ func latestWithChanges(dir string) (string, error) {
 	}
 	return "", fmt.Errorf("no run with changes in %s", dir)
 }
+
+// Connections reaches inventory hosts outside a run (rollback, the
+// certificate check): each host as a task without play settings would, one
+// connection per host, closed by Close.
+type Connections struct {
+	r *runner
+}
+
+// NewConnections prepares connections for opts' inventory and SSH options.
+func NewConnections(opts Options) *Connections {
+	return &Connections{r: newRunner(opts)}
+}
+
+// Conn returns host's connection (opened on first use).
+func (c *Connections) Conn(host string) (modules.Conn, error) { return c.r.rollbackConn(host) }
+
+// Close closes every connection opened.
+func (c *Connections) Close() { c.r.conns.close() }

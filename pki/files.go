@@ -122,16 +122,26 @@ func Check(dir string, now time.Time) ([]Status, error) {
 		if err != nil {
 			return err
 		}
-		cert, err := parseCert(data)
+		rel, _ := filepath.Rel(dir, path)
+		st, err := Inspect(rel, data, now)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		rel, _ := filepath.Rel(dir, path)
-		out = append(out, Status{Path: rel, Subject: cert.Subject.CommonName, Issuer: cert.Issuer.CommonName,
-			NotAfter: cert.NotAfter, DaysLeft: int(cert.NotAfter.Sub(now).Hours() / 24),
-			Names: sanStrings(cert.DNSNames, cert.IPAddresses)})
+		out = append(out, st)
 		return nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, err
+}
+
+// Inspect reads one PEM certificate (path names it in the Status) and says
+// when it expires, counted from now.
+func Inspect(path string, data []byte, now time.Time) (Status, error) {
+	cert, err := parseCert(data)
+	if err != nil {
+		return Status{}, err
+	}
+	return Status{Path: path, Subject: cert.Subject.CommonName, Issuer: cert.Issuer.CommonName,
+		NotAfter: cert.NotAfter, DaysLeft: int(cert.NotAfter.Sub(now).Hours() / 24),
+		Names: sanStrings(cert.DNSNames, cert.IPAddresses)}, nil
 }

@@ -12,6 +12,7 @@ Usage:
   kplay roles [show|export] ...    list, read or export the embedded roles
   kplay runs [show ID]             list the journaled runs, or print one run's journal
   kplay rollback [ID] [--check]    undo a run's changes (default: the newest run)
+  kplay certs check                days left of every certificate, on the control machine and hosts
   kplay lab ...                    manage the local multi-host lab
   kplay version                    print the version
   kplay help                       print this help
