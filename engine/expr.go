@@ -172,7 +172,7 @@ func unwrap(src string) string {
 	if !strings.HasPrefix(strings.TrimSpace(src), "{{") {
 		return src
 	}
-	if segs, err := scanString(src); err == nil {
+	if segs, err := scanString(strings.TrimSpace(src)); err == nil {
 		if inner, ok := single(segs); ok {
 			return inner
 		}

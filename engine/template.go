@@ -113,7 +113,9 @@ func quoteEnd(s string, i int) (int, error) {
 }
 
 // single returns the expression when s is exactly one `{{ expr }}` with
-// only whitespace around it: such a value keeps the expression's type.
+// nothing around it: such a value keeps the expression's type. Any text
+// around it, even a space or the newline a YAML block scalar ends with,
+// makes the value a string that keeps that text, as in Ansible.
 func single(segs []segment) (string, bool) {
 	expr, found := "", false
 	for _, sg := range segs {
@@ -122,7 +124,7 @@ func single(segs []segment) (string, bool) {
 			expr, found = sg.text, true
 		case sg.isExpr:
 			return "", false
-		case strings.TrimSpace(sg.text) != "":
+		case sg.text != "":
 			return "", false
 		}
 	}

@@ -14,7 +14,7 @@ func TestRenderKeepsType(t *testing.T) {
 		want any
 	}{
 		{"{{ nums }}", []any{3, 1, 2}},
-		{"  {{ nums }}\n", []any{3, 1, 2}},
+		{"  {{ nums }}\n", "  [3,1,2]\n"}, // text around: a string, as in Ansible
 		{"{{ cfg.a }}", map[string]any{"b": 7}},
 		{"{{ port }}", 2379},
 		{"{{ ratio }}", 0.5},
@@ -31,7 +31,8 @@ func TestRenderKeepsType(t *testing.T) {
 		{true, true},
 		{"{{ port }}{{ port }}", "23792379"},
 		{"x{{ nums }}", "x[3,1,2]"},
-		{"{{ cfg.a }} ", map[string]any{"b": 7}},
+		{"{{ cfg.a }} ", `{"b":7} `},
+		{"{{ name }}\n", "etcd\n"}, // a block scalar's newline stays
 		{"{{ cfg }} and {{ nothing }}", `{"a":{"b":7},"list":["x","y"]} and `},
 		{"{{ ratio * 4 }}/{{ enabled }}", "2/true"},
 		{"{{ '<&>' }} {{ {'k': '<v>'} }}", `<&> {"k":"<v>"}`},
