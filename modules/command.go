@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/kplay/kplay/shell"
@@ -76,7 +77,8 @@ func (Shell) Run(ctx context.Context, req *Request) (Result, error) {
 // runCommand applies creates/removes/chdir, honours check mode and runs cmd.
 func runCommand(ctx context.Context, req *Request, a CommandArgs, cmd string) (Result, error) {
 	if a.Creates != "" || a.Removes != "" {
-		skip, msg, err := guardSkips(ctx, req.Conn, a.Creates, a.Removes)
+		// A relative creates/removes is looked up in chdir, as Ansible does.
+		skip, msg, err := guardSkips(ctx, req.Conn, inDir(a.Chdir, a.Creates), inDir(a.Chdir, a.Removes))
 		if err != nil {
 			return Result{}, err
 		}
@@ -148,4 +150,12 @@ func trimEnds(s string, strip bool) string {
 		return s
 	}
 	return strings.TrimRight(s, "\r\n")
+}
+
+// inDir resolves a relative path against dir (when both are given).
+func inDir(dir, p string) string {
+	if p == "" || dir == "" || path.IsAbs(p) {
+		return p
+	}
+	return path.Join(dir, p)
 }
