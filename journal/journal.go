@@ -3,8 +3,9 @@
 //
 // A run's folder holds meta.json (the command line, inventory and playbook
 // checksums, status) and journal.jsonl: one JSON entry per task result on a
-// host, appended and fsync-ed before the call returns, so an entry is on
-// disk before the engine starts the next change on that host.
+// host, appended before the call returns; an entry that records a change is
+// fsync-ed too, so it is on disk before the engine starts the next change
+// on that host.
 package journal
 
 import (
@@ -130,7 +131,8 @@ func (j *Journal) ID() string { return j.meta.ID }
 // Dir returns the run folder.
 func (j *Journal) Dir() string { return j.dir }
 
-// Record appends e and fsyncs the file before returning.
+// Record appends e, and fsyncs the file before returning when e records a
+// change.
 func (j *Journal) Record(e Entry) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -149,8 +151,15 @@ func (j *Journal) Record(e Entry) error {
 	if _, err := j.f.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("journal: write: %w", err)
 	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal: sync: %w", err)
+	// An entry that records a change on a host is on disk before Record
+	// returns (and so before the next change there starts); one that
+	// changed nothing goes with the next sync: losing it in a crash only
+	// makes --resume run an idempotent task again. At 50 hosts x 20
+	// tasks this spares ~1000 fsyncs of ~10 ms each.
+	if len(e.Changes) > 0 || e.Status == "changed" {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("journal: sync: %w", err)
+		}
 	}
 	j.meta.Changes += len(e.Changes)
 	return nil
@@ -166,7 +175,7 @@ func (j *Journal) Finish(status string, hosts, failed []string) error {
 	j.meta.Failed = failed
 	var errs []error
 	if j.f != nil {
-		errs = append(errs, j.f.Close())
+		errs = append(errs, j.f.Sync(), j.f.Close())
 		j.f = nil
 	}
 	errs = append(errs, j.writeMeta())
