@@ -39,7 +39,10 @@ func (p *playRun) emitOutcome(tr *taskRun, o *outcome) {
 		ie.Type, ie.Status, ie.Result, ie.Duration, ie.Msg = EventItem, it.Status, it, 0, ""
 		ie.TaskID, ie.ArgsHash, ie.Register = "", "", ""
 		if i < len(o.labels) {
-			ie.Item = o.labels[i]
+			ie.Item = p.maskValue(o.labels[i])
+			if tr.t.NoLog || p.play.NoLog {
+				ie.Item = "(censored due to no_log)"
+			}
 		}
 		p.r.sink.emit(ie)
 	}
