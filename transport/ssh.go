@@ -54,6 +54,11 @@ type Options struct {
 	// (KeepAliveMax+1) * KeepAliveInterval.
 	KeepAliveMax int
 	MaxSessions  int // concurrent sessions per connection; default 8
+	// MaxConnecting bounds the connections being set up at once across the
+	// pool (default 64): hundreds of simultaneous handshakes on a small
+	// control machine would each take longer than ConnectTimeout, which
+	// counts from when a dial gets its turn.
+	MaxConnecting int
 	// Passphrase decrypts an encrypted key file; nil reads
 	// KPLAY_SSH_PASSPHRASE, and an encrypted key is skipped when unset.
 	Passphrase  func(keyFile string) ([]byte, error)
@@ -65,6 +70,7 @@ const (
 	defaultKeepAlive      = 15 * time.Second
 	keepAliveMaxMissed    = 3
 	defaultMaxSessions    = 8
+	defaultMaxConnecting  = 64
 	reconnectBackoff      = time.Second
 	maxJumpDepth          = 8
 )
@@ -81,6 +87,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = defaultMaxSessions
+	}
+	if o.MaxConnecting <= 0 {
+		o.MaxConnecting = defaultMaxConnecting
 	}
 	return o
 }
@@ -102,6 +111,9 @@ type Pool struct {
 	cfgErr  error
 
 	hk hostKeys
+
+	// connecting holds a token per connection being set up.
+	connecting chan struct{}
 }
 
 // NewPool returns a pool that dials nothing until a Conn runs a command.
@@ -113,6 +125,7 @@ func NewPool(opts Options) *Pool {
 		keys:  map[string]*keyEntry{},
 	}
 	p.hk = hostKeys{opts: &p.opts}
+	p.connecting = make(chan struct{}, p.opts.MaxConnecting)
 	return p
 }
 

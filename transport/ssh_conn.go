@@ -172,6 +172,14 @@ func (s *SSH) dial(ctx context.Context) (*ssh.Client, error) {
 	for _, f := range t.keyFiles {
 		_, _ = s.pool.key(f)
 	}
+	// Wait for a turn (MaxConnecting), then the timeout starts. Dials run
+	// in the background under a bounded timeout, so every turn ends. A dial
+	// through a jump host takes no turn: it waits on the jump host's own
+	// dial, which must be able to get one.
+	if t.jump == "" {
+		s.pool.connecting <- struct{}{}
+		defer func() { <-s.pool.connecting }()
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.pool.opts.ConnectTimeout)
 	defer cancel()
 	addr := net.JoinHostPort(t.host, strconv.Itoa(t.port))
