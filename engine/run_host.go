@@ -129,7 +129,7 @@ func (tr *taskRun) runLoop(ctx context.Context, o *outcome, s *scope, items []an
 		if ctx.Err() != nil {
 			break
 		}
-		is := s.child(tr.loopVars(i, item))
+		is := s.child(tr.itemVars(o, i, item))
 		ir := tr.runItem(ctx, o, is)
 		ir.Item = item
 		tr.finalize(ir)
@@ -146,6 +146,26 @@ func (tr *taskRun) runLoop(ctx context.Context, o *outcome, s *scope, items []an
 	}
 	aggregate(res)
 	return res
+}
+
+// itemVars are the variables of loop item i plus the facts earlier items
+// set (set_fact in a loop sees them, as in Ansible), except where an extra
+// var of the same name outranks a fact.
+func (tr *taskRun) itemVars(o *outcome, i int, item any) map[string]any {
+	lv := tr.loopVars(i, item)
+	if len(o.facts) == 0 {
+		return lv
+	}
+	vars := make(map[string]any, len(o.facts)+len(lv))
+	for k, v := range o.facts {
+		if _, extra := tr.p.r.extra[k]; !extra {
+			vars[k] = v
+		}
+	}
+	for k, v := range lv {
+		vars[k] = v
+	}
+	return vars
 }
 
 // loopVars are the variables of loop item i: loop_var, index_var and
