@@ -82,5 +82,5 @@ var cases = []diffCase{
 		skip: `file state=directory mode=0750 on a/b/c creates the missing parents a and a/b with 0755; Ansible gives every folder it creates the mode`},
 	{name: "command_creates_chdir"},
 	{name: "check_command", unchanged: true, args: []string{"--check"},
-		skip: `command/shell without creates/removes in --check: kplay reports ok ("outcome unknown"), Ansible skipping; the recaps differ (ok=2 vs skipped=2)`},
+		differs: `command/shell without creates/removes in --check: kplay reports ok with "outcome unknown" and registers unknown: true (issue 5: check mode says what it cannot predict, and later tasks can read the result), Ansible skipping; the recaps differ (ok=2 vs skipped=2), the trees agree`},
 }
