@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -29,11 +30,19 @@ func (r *textSink) noteFailure(e engine.Event, unreachable bool) {
 		task += " (" + e.TaskPos.String() + ")"
 	}
 	msg := failMsg(e.Result)
-	if last := lastLine(e.Result.Stderr); last != "" && !strings.Contains(msg, last) {
+	if last := logText(lastLine(e.Result.Stderr)); last != "" && !strings.Contains(msg, last) {
 		msg += ": " + last
 	}
 	r.failures[e.Host] = failure{task: task, msg: msg, unreachable: unreachable}
 }
+
+// logPrefix is a syslog/journal line's time and host ("Nov 23 03:44:34
+// h2 "): it differs from host to host and would split a group of failures
+// that have one cause.
+var logPrefix = regexp.MustCompile(`^[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \S+ `)
+
+// logText is line without a journal line's time and host.
+func logText(line string) string { return logPrefix.ReplaceAllString(line, "") }
 
 // lastLine is the last non-blank line of s, the usual place of the reason.
 func lastLine(s string) string {
