@@ -108,8 +108,13 @@ func writeScript(dest, tmp string, o WriteOptions) string {
 	b.WriteString("umask 077\n")
 	b.WriteString("d=" + shell.Quote(dest) + "; t=" + shell.Quote(tmp) + "\n")
 	b.WriteString("trap 'exit 1' HUP INT TERM\n")
+	// The EXIT trap is set before the temp file is created, so a signal
+	// between its creation and the first byte cannot leave it behind; it
+	// removes the file once it is ours (o set), or while it is still empty
+	// (never someone else's content, were the random name ever taken).
+	b.WriteString(`o=; trap '{ [ -n "$o" ] || [ ! -s "$t" ]; } && rm -f -- "$t"' EXIT` + "\n")
 	b.WriteString("set -C\n")
-	b.WriteString(`o=; { o=1; trap 'rm -f -- "$t"' EXIT; cat; } > "$t" || { [ -n "$o" ] && exit 1; [ -e "$t" ] && exit ` + strconv.Itoa(rcTempExists) + "; exit 1; }\n")
+	b.WriteString(`{ o=1; cat; } > "$t" || { [ -n "$o" ] && exit 1; [ -e "$t" ] && exit ` + strconv.Itoa(rcTempExists) + "; exit 1; }\n")
 	b.WriteString("set +C\n")
 	if o.Mode != "" {
 		b.WriteString("chmod " + shell.Quote(o.Mode) + ` -- "$t" || exit 1` + "\n")
