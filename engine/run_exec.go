@@ -63,7 +63,7 @@ func (tr *taskRun) execute(ctx context.Context, o *outcome, s *scope) *TaskResul
 
 // fromModule copies a module's result into a TaskResult.
 func fromModule(mr modules.Result) *TaskResult {
-	return &TaskResult{Changed: mr.Changed, Failed: mr.Failed, Unknown: mr.Unknown, Msg: mr.Msg, Cmd: mr.Cmd,
+	return &TaskResult{Changed: mr.Changed, Failed: mr.Failed, Unknown: mr.Unknown, Skipped: mr.Skipped, Msg: mr.Msg, Cmd: mr.Cmd,
 		RC: mr.RC, Stdout: mr.Stdout, Stderr: mr.Stderr, Data: mr.Data, Diff: mr.Diff, Changes: mr.Changes}
 }
 

@@ -66,6 +66,10 @@ type Result struct {
 	// Unknown is set in check mode when the module cannot predict whether
 	// it would change anything (command/shell without creates/removes).
 	Unknown bool
+	// Skipped is set when a guard (creates/removes) says the work is done
+	// and the module did nothing: shown as skipping, as Ansible shows
+	// script and unarchive then.
+	Skipped bool
 	Msg     string
 	Cmd     string
 	RC      int

@@ -54,9 +54,9 @@ func (Script) Run(ctx context.Context, req *Request) (Result, error) {
 		cmd = "cd " + shell.Quote(a.Chdir) + " || exit 1\n" + cmd
 	}
 	if a.Creates != "" || a.Removes != "" {
-		skip, msg, err := guardSkips(ctx, req.Conn, a.Creates, a.Removes)
+		skip, msg, err := guardSkips(ctx, req.Conn, inDir(a.Chdir, a.Creates), inDir(a.Chdir, a.Removes))
 		if err != nil || skip {
-			return Result{Msg: msg, Cmd: a.Raw}, err
+			return Result{Msg: msg, Cmd: a.Raw, Skipped: skip}, err
 		}
 	}
 	if req.Check {

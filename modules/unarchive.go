@@ -65,7 +65,7 @@ func (Unarchive) Run(ctx context.Context, req *Request) (Result, error) {
 		return Result{}, err
 	}
 	if skip, msg, err := unarchivePre(ctx, req.Conn, a); err != nil || skip {
-		return Result{Msg: msg}, err
+		return Result{Msg: msg, Skipped: skip}, err
 	}
 	ar, err := openArchive(ctx, req, a)
 	if err != nil {
