@@ -239,12 +239,52 @@ func fileDirectory(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (
 		res.Msg = "directory would be created"
 		return res, nil
 	}
-	pre, _, err := mkdirJournal(ctx, req.Conn, a.Path, Attrs{Mode: mode, Owner: a.Owner, Group: a.Group})
+	attrs := Attrs{Mode: mode, Owner: a.Owner, Group: a.Group}
+	pre, _, err := mkdirJournal(ctx, req.Conn, a.Path, attrs)
 	if err != nil {
+		return Result{}, err
+	}
+	// Every folder created gets the mode and owner asked, parents too, as
+	// in Ansible (MkdirAll gave them to the last one only).
+	var parents []string
+	for _, c := range pre {
+		if c.Path != a.Path {
+			parents = append(parents, c.Path)
+		}
+	}
+	if err := setAttrsAll(ctx, req.Conn, parents, attrs); err != nil {
 		return Result{}, err
 	}
 	res.Changes = pre
 	return res, nil
+}
+
+// setAttrsAll applies attrs to every path of paths in one round trip.
+func setAttrsAll(ctx context.Context, c Conn, paths []string, attrs Attrs) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	list := shell.Join(paths...)
+	var cmd strings.Builder
+	if attrs.Mode != "" {
+		cmd.WriteString("chmod " + shell.Quote(attrs.Mode) + " -- " + list + " || exit 1\n")
+	}
+	switch {
+	case attrs.Owner != "" && attrs.Group != "":
+		cmd.WriteString("chown " + shell.Quote(attrs.Owner+":"+attrs.Group) + " -- " + list + " || exit 1\n")
+	case attrs.Owner != "":
+		cmd.WriteString("chown " + shell.Quote(attrs.Owner) + " -- " + list + " || exit 1\n")
+	case attrs.Group != "":
+		cmd.WriteString("chgrp " + shell.Quote(attrs.Group) + " -- " + list + " || exit 1\n")
+	}
+	if cmd.Len() == 0 {
+		return nil
+	}
+	var errb bytes.Buffer
+	if err := c.Exec(ctx, cmd.String(), nil, nil, &errb); err != nil {
+		return execErr("set attributes of the folders above", paths[len(paths)-1], err, &errb)
+	}
+	return nil
 }
 
 // fileRecurse applies attributes to everything below a folder (links
