@@ -91,7 +91,7 @@ func (p *playRun) flushHandlers(ctx context.Context, hosts []string) {
 			for _, host := range hosts {
 				if p.handlers.pending[host][h] {
 					delete(p.handlers.pending[host], h)
-					if p.live(host) {
+					if p.live(host) || p.forceHandlers() && p.state[host] == hostFailed {
 						targets = append(targets, host)
 					}
 				}
@@ -110,4 +110,10 @@ func (p *playRun) flushHandlers(ctx context.Context, hosts []string) {
 			return
 		}
 	}
+}
+
+// forceHandlers tells whether handlers run on hosts that failed after
+// being notified (force_handlers on the play, or --force-handlers).
+func (p *playRun) forceHandlers() bool {
+	return p.play.ForceHandlers || p.r.opts.ForceHandlers
 }

@@ -16,7 +16,7 @@ var playKeys = map[string]bool{
 	"pre_tasks": true, "tasks": true, "post_tasks": true, "handlers": true,
 	"serial": true, "max_fail_percentage": true, "any_errors_fatal": true,
 	"gather_facts": true, "become": true, "become_user": true, "become_method": true,
-	"tags": true, "environment": true, "rollback_on_failure": true, "secrets": true,
+	"tags": true, "environment": true, "rollback_on_failure": true, "force_handlers": true, "secrets": true,
 	"strategy": true, "check_mode": true, "diff": true, "no_log": true,
 	"ignore_unreachable": true,
 }
@@ -242,6 +242,8 @@ func (l *loader) playKey(s src, p *Play, key string, kv pair) {
 		p.GatherFacts, _ = l.boolean(s, v, key)
 	case "rollback_on_failure":
 		p.RollbackOnFailure, _ = l.boolean(s, v, key)
+	case "force_handlers":
+		p.ForceHandlers, _ = l.boolean(s, v, key)
 	case "no_log":
 		p.NoLog, _ = l.boolean(s, v, key)
 	case "ignore_unreachable":

@@ -56,6 +56,9 @@ type Play struct {
 	Environment map[string]any
 	// RollbackOnFailure rolls a host back when it fails in this play.
 	RollbackOnFailure bool
+	// ForceHandlers runs the handlers a host was notified of even after
+	// the host failed (force_handlers).
+	ForceHandlers bool
 	// Secrets lists vars files whose values are masked in every output.
 	Secrets []string
 	// BecomeMethod, CheckMode, Diff, NoLog and IgnoreUnreachable are the

@@ -81,6 +81,9 @@ type Options struct {
 	// Only, when not nil, restricts every play to these hosts, on top of
 	// Limit (--resume passes the hosts that had not finished).
 	Only []string
+	// ForceHandlers runs notified handlers on hosts that failed after the
+	// notification, in every play (--force-handlers).
+	ForceHandlers bool
 	// ResumeOf is the id of the run Resume answers from, recorded in the
 	// journal so that rolling back the resumed run undoes both.
 	ResumeOf string

@@ -43,6 +43,7 @@ type playFlags struct {
 
 	resume            resumeFlag
 	rollbackOnFailure bool
+	forceHandlers     bool
 	journalDir        string
 	noJournal         bool
 }
@@ -98,6 +99,7 @@ func newPlayFlagSet(f *playFlags) *flag.FlagSet {
 	str(&f.privateKey, "", "private-key")
 	vars(&f.resume, "resume")
 	boolean(&f.rollbackOnFailure, "rollback-on-failure")
+	boolean(&f.forceHandlers, "force-handlers")
 	str(&f.journalDir, "", "journal-dir")
 	boolean(&f.noJournal, "no-journal")
 	return fs

@@ -66,6 +66,7 @@ func journalDirFor(flagDir, inventoryDir string) string {
 // applyJournal sets the journal, resume and rollback options of a run.
 func (f *playFlags) applyJournal(opts *engine.Options, args []string) error {
 	opts.RollbackOnFailure = opts.RollbackOnFailure || f.rollbackOnFailure
+	opts.ForceHandlers = opts.ForceHandlers || f.forceHandlers
 	if f.noJournal {
 		if f.resume != "" {
 			return usageErrorf("--resume needs the journal; drop --no-journal")

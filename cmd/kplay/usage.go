@@ -35,6 +35,7 @@ Flags:
   -t, --tags TAGS             run only tasks tagged with one of TAGS (comma-separated, repeatable)
       --skip-tags TAGS        skip tasks tagged with one of TAGS
       --start-at-task NAME    start each playbook at the task named NAME
+      --force-handlers        run notified handlers on hosts that failed later (as force_handlers: true)
   -f, --forks N               hosts run in parallel (default: all hosts of a batch)
       --task-timeout SECS     fail a task on a host that runs longer (a task's timeout: wins)
   -v, --verbose               show task results (-v), commands (-vv), more (-vvv)
