@@ -15,7 +15,7 @@ import (
 // vip:16443, and a second run changes nothing.
 func TestE2ESiteColocatedLB(t *testing.T) {
 	labtest.Skip(t)
-	bin := buildKplay(t)
+	bin := labtest.BuildKplay(t)
 	l := labtest.Start(t, 3)
 	work := t.TempDir()
 	vip := vipOf(l)

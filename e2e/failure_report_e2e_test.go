@@ -18,7 +18,7 @@ import (
 // output, and the failure is grouped at the end.
 func TestE2EFailureReportOnLab(t *testing.T) {
 	labtest.Skip(t)
-	bin := buildKplay(t)
+	bin := labtest.BuildKplay(t)
 	l := labtest.Start(t, 2)
 	dir := t.TempDir()
 	play := `- hosts: all

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -15,20 +14,6 @@ import (
 
 	"github.com/kplay/kplay/lab"
 )
-
-// buildKplay builds cmd/kplay (with the roles and playbooks of this tree
-// embedded) into a temp dir.
-func buildKplay(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kplay")
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/kplay/kplay/cmd/kplay").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./cmd/kplay: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // event is the part of a kplay --json event line the tests read.
 type event struct {

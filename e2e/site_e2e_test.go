@@ -41,7 +41,7 @@ func curlEtcdHealth(addr, port string) string {
 // to 4 then 5 members with etcd-add-member.yaml loses no write either.
 func TestE2ESiteOnLab(t *testing.T) {
 	labtest.Skip(t)
-	bin := buildKplay(t)
+	bin := labtest.BuildKplay(t)
 	l := labtest.Start(t, 5)
 	work := t.TempDir()
 	vip := vipOf(l)

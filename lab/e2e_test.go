@@ -15,19 +15,6 @@ import (
 	"github.com/kplay/kplay/lab/labtest"
 )
 
-// buildKplay builds the kplay binary into a temp dir for the test.
-func buildKplay(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kplay")
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/kplay/kplay/cmd/kplay").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./cmd/kplay: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // kplay runs the built binary and returns its output and exit code.
 func kplay(t *testing.T, bin string, args ...string) (string, int) {
 	t.Helper()
@@ -74,7 +61,7 @@ const e2ePlaybook = `- hosts: all
 // unreachable while the others finish; kplay lab down leaves nothing.
 func TestE2EPlaybookOnLab(t *testing.T) {
 	labtest.Skip(t)
-	bin := buildKplay(t)
+	bin := labtest.BuildKplay(t)
 	dir := t.TempDir()
 	name := fmt.Sprintf("e2e%d", os.Getpid()%100000)
 	loc := []string{"--name", name, "--dir", dir}
