@@ -13,7 +13,7 @@ import (
 func TestBackupOf(t *testing.T) {
 	tests := []struct{ name, want string }{
 		{"a.txt.20261123T021913Z.kplay~", "a.txt"},
-		{"d/a.txt.20261123T021913Z.kplay~.1", "d/a.txt"},
+		{"d/a.txt.20261123T021913Z.1.kplay~", "d/a.txt"},
 		{"old-dir.20261123T021913Z.kplay~.tar", "old-dir"},
 		{"a.txt.2424.2026-11-23@02:19:08~", "a.txt"},
 		{"a.txt", ""},

@@ -46,7 +46,7 @@ type snapshot struct {
 // Backup names: kplay's <file>.<UTC stamp>.kplay~ (.N when taken, .tar for
 // an archived folder) and Ansible's <file>.<pid>.<date@time>~.
 var (
-	kplayBackup   = regexp.MustCompile(`^(.+)\.\d{8}T\d{6}Z\.kplay~(\.\d+)?(\.tar)?$`)
+	kplayBackup   = regexp.MustCompile(`^(.+)\.\d{8}T\d{6}Z(\.\d+)?\.kplay~(\.tar)?$`)
 	ansibleBackup = regexp.MustCompile(`^(.+)\.\d+\.\d{4}-\d{2}-\d{2}@\d{2}:\d{2}:\d{2}~$`)
 )
 

@@ -344,7 +344,7 @@ func download(ctx context.Context, c Conn, hr httpRequest, dest, tmp, alg, want 
 	}
 	b.WriteString(chownCmd(`"$t"`, o.Attrs))
 	if o.BackupSuffix != "" {
-		b.WriteString(`if [ -e "$d" ]; then ` + backupCmd(`"$d"`, shell.Quote(o.BackupSuffix)) + "; echo; fi\n")
+		b.WriteString(`if [ -e "$d" ]; then ` + backupCmd(`"$d"`, o.BackupSuffix) + "; echo; fi\n")
 	}
 	b.WriteString(`mv -f -- "$t" "$d" || exit 1` + "\n")
 	var out, errb bytes.Buffer

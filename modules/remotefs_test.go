@@ -228,8 +228,8 @@ func TestBackupUniqueNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b1 != p+testSuffix || b2 != p+testSuffix+".1" {
-		t.Fatalf("backups %q %q, want %q and .1", b1, b2, p+testSuffix)
+	if want2 := p + strings.TrimSuffix(testSuffix, ".kplay~") + ".1.kplay~"; b1 != p+testSuffix || b2 != want2 {
+		t.Fatalf("backups %q %q, want %q and %q", b1, b2, p+testSuffix, want2)
 	}
 	if readString(t, b1) != "v1" || readString(t, b2) != "v2" || modeOf(t, b2) != "0600" {
 		t.Errorf("backup content or mode wrong")

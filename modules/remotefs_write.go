@@ -33,7 +33,7 @@ type WriteOptions struct {
 	// untouched and returns a *ValidateError.
 	Validate string
 	// BackupSuffix, when set and the destination exists, saves it first
-	// with cp -p as path+suffix (made unique with ".1", ".2" ... when that
+	// with cp -p as path+suffix (made unique as ".<time>.1.kplay~" ... when that
 	// name is taken) in the same round trip.
 	BackupSuffix string
 }
@@ -131,7 +131,7 @@ func writeScript(dest, tmp string, o WriteOptions) string {
 		b.WriteString(`if [ "$v" != 0 ]; then echo "kplay-validate-rc=$v" >&2; exit ` + strconv.Itoa(rcValidate) + "; fi\n")
 	}
 	if o.BackupSuffix != "" {
-		b.WriteString(`if [ -e "$d" ]; then ` + backupCmd(`"$d"`, shell.Quote(o.BackupSuffix)) + "; fi\n")
+		b.WriteString(`if [ -e "$d" ]; then ` + backupCmd(`"$d"`, o.BackupSuffix) + "; fi\n")
 	}
 	b.WriteString(`mv -f -- "$t" "$d" || exit 1` + "\n")
 	b.WriteString("trap - EXIT\n")
@@ -152,10 +152,17 @@ func chownCmd(target string, a Attrs) string {
 }
 
 // backupCmd copies src (a quoted shell word) to src+suffix, or to the first
-// free src+suffix.N, keeping mode, owner and times, and prints the name
-// chosen after a marker line.
+// free numbered name, keeping mode, owner and times, and prints the name
+// chosen after a marker line. suffix is the raw suffix (".<time>.kplay~"); a name already taken gets a
+// number before ".kplay~" (".<time>.1.kplay~"), so every backup still ends
+// in .kplay~.
 func backupCmd(src, suffix string) string {
-	return `b=` + src + suffix + `; n=0; while [ -e "$b" ] || [ -L "$b" ]; do n=$((n+1)); b=` + src + suffix + `.$n; done; ` +
+	stem, tail := suffix, ""
+	if strings.HasSuffix(suffix, ".kplay~") {
+		stem, tail = strings.TrimSuffix(suffix, ".kplay~"), ".kplay~"
+	}
+	s, t := shell.Quote(stem), shell.Quote(tail)
+	return `b=` + src + s + t + `; n=0; while [ -e "$b" ] || [ -L "$b" ]; do n=$((n+1)); b=` + src + s + `.$n` + t + `; done; ` +
 		`cp -p -- ` + src + ` "$b" || exit 1; printf 'kplay-backup\n%s' "$b"`
 }
 
@@ -185,7 +192,7 @@ func Backup(ctx context.Context, c Conn, path, suffix string) (string, error) {
 		return "", errors.New("backup " + path + ": empty suffix")
 	}
 	var out, errb bytes.Buffer
-	if err := c.Exec(ctx, backupCmd(shell.Quote(path), shell.Quote(suffix)), nil, &out, &errb); err != nil {
+	if err := c.Exec(ctx, backupCmd(shell.Quote(path), suffix), nil, &out, &errb); err != nil {
 		return "", execErr("backup", path, err, &errb)
 	}
 	return backupFrom(&out), nil
