@@ -126,6 +126,14 @@ func putFile(ctx context.Context, req *Request, spec putSpec, fi FileInfo) (Resu
 		return res, nil
 	}
 	backup, failed, err := writeContent(ctx, req, dest, spec, want, fi.Exists)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted: the rename may have happened before the command was
+		// ended. If the new content is in place, report the change so the
+		// journal has it.
+		if b, ok := landedAfterCancel(ctx, req, dest, spec.content.sum, fi.Exists); ok {
+			backup, err = b, nil
+		}
+	}
 	if err != nil || failed != nil {
 		return orFailed(failed), err
 	}
@@ -356,4 +364,26 @@ func editFile(ctx context.Context, req *Request, s editSpec) (Result, error) {
 		res.Msg = msg
 	}
 	return withParent(pre, created, res), nil
+}
+
+// landedAfterCancel tells, after a write was interrupted, whether dest now
+// holds the new content (sum), and finds the backup the write made of the
+// old file. It looks with a fresh, short deadline, since ctx is done.
+func landedAfterCancel(ctx context.Context, req *Request, dest, sum string, existed bool) (string, bool) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	fi, err := StatWith(lctx, req.Conn, dest, StatOptions{Checksum: true})
+	if err != nil || !fi.Exists || fi.Checksum != sum {
+		return "", false
+	}
+	if !existed {
+		return "", true
+	}
+	stem := strings.TrimSuffix(backupSuffix(req), ".kplay~")
+	var out bytes.Buffer
+	cmd := "ls -1t -- " + shell.Quote(dest+stem) + "*" + shell.Quote(".kplay~") + " 2>/dev/null | head -n 1"
+	if err := req.Conn.Exec(lctx, cmd, nil, &out, nil); err != nil {
+		return "", true
+	}
+	return strings.TrimSpace(out.String()), true
 }
