@@ -305,31 +305,20 @@ func endsOperand(t lexer.Token) bool {
 	return t.Is(lexer.Operator, "#")
 }
 
-func matchBackward(toks []lexer.Token, i int) int {
-	depth := 0
-	for ; i >= 0; i-- {
-		if toks[i].Kind != lexer.Bracket {
-			continue
-		}
-		if strings.ContainsAny(toks[i].Value, ")]}") {
-			depth++
-		} else {
-			depth--
-		}
-		if depth == 0 {
-			return i
-		}
-	}
-	return -1
-}
+func matchBackward(toks []lexer.Token, i int) int { return matchBracket(toks, i, -1, ")]}") }
 
-func matchForward(toks []lexer.Token, i int) int {
+func matchForward(toks []lexer.Token, i int) int { return matchBracket(toks, i, 1, "([{") }
+
+// matchBracket walks from the bracket at i in direction step to the one
+// that balances it; deeper are the brackets in `deeper` (the closing ones
+// walking back, the opening ones walking forward). -1 when unbalanced.
+func matchBracket(toks []lexer.Token, i, step int, deeper string) int {
 	depth := 0
-	for ; i < len(toks); i++ {
+	for ; i >= 0 && i < len(toks); i += step {
 		if toks[i].Kind != lexer.Bracket {
 			continue
 		}
-		if strings.ContainsAny(toks[i].Value, "([{") {
+		if strings.ContainsAny(toks[i].Value, deeper) {
 			depth++
 		} else {
 			depth--

@@ -98,36 +98,27 @@ func (tr *taskRun) delegate(s *scope) (string, error) {
 // check tells whether the task runs in check mode: its check_mode, else
 // the enclosing blocks', else the play's, else --check.
 func (tr *taskRun) check() bool {
-	c := tr.p.r.opts.Check
-	if tr.p.play.CheckMode != nil {
-		c = *tr.p.play.CheckMode
-	}
-	for _, b := range tr.f.blocks {
-		if b.CheckMode != nil {
-			c = *b.CheckMode
-		}
-	}
-	if tr.t.CheckMode != nil {
-		c = *tr.t.CheckMode
-	}
-	return c
+	return tr.inherited(tr.p.r.opts.Check, tr.p.play.CheckMode, func(t *Task) *bool { return t.CheckMode })
 }
 
 // diff tells whether the task reports diffs, with the same inheritance.
 func (tr *taskRun) diff() bool {
-	d := tr.p.r.opts.Diff
-	if tr.p.play.Diff != nil {
-		d = *tr.p.play.Diff
+	return tr.inherited(tr.p.r.opts.Diff, tr.p.play.Diff, func(t *Task) *bool { return t.Diff })
+}
+
+// inherited resolves a boolean keyword: the run's value, overridden by the
+// play's, then each enclosing block's, then the task's, where set.
+func (tr *taskRun) inherited(run bool, play *bool, of func(*Task) *bool) bool {
+	v := run
+	if play != nil {
+		v = *play
 	}
-	for _, b := range tr.f.blocks {
-		if b.Diff != nil {
-			d = *b.Diff
+	for _, b := range append(append([]*Task(nil), tr.f.blocks...), tr.t) {
+		if p := of(b); p != nil {
+			v = *p
 		}
 	}
-	if tr.t.Diff != nil {
-		d = *tr.t.Diff
-	}
-	return d
+	return v
 }
 
 // files is where the task's module finds "files/x" and "templates/x":
