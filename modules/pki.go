@@ -10,17 +10,23 @@ import (
 
 // PKIArgs are the arguments of pki.
 type PKIArgs struct {
-	Dir               string              `arg:"dir,required"`
-	Etcd              []map[string]string `arg:"etcd"`
-	Masters           []map[string]string `arg:"masters"`
-	VIP               string              `arg:"vip"`
-	KubernetesSvcIP   string              `arg:"kubernetes_svc_ip"`
-	ClusterDomain     string              `arg:"cluster_domain"`
-	KeyAlgo           string              `arg:"key_algo"`
-	ExtraAPIServerSAN []string            `arg:"extra_apiserver_sans"`
-	EtcdCertSANs      []string            `arg:"etcd_cert_sans"`
-	CertValidityDays  int                 `arg:"cert_validity_days"`
-	CAValidityDays    int                 `arg:"ca_validity_days"`
+	Dir     string              `arg:"dir,required"`
+	Etcd    []map[string]string `arg:"etcd"`
+	Masters []map[string]string `arg:"masters"`
+	Nodes   []map[string]string `arg:"nodes"`
+	// ControlPlaneEndpoint is host:port (the VIP and LB port); default the
+	// first master's ip and apiserver_port.
+	ControlPlaneEndpoint string   `arg:"control_plane_endpoint"`
+	APIServerPort        int      `arg:"apiserver_port"`
+	ClusterName          string   `arg:"cluster_name"`
+	VIP                  string   `arg:"vip"`
+	KubernetesSvcIP      string   `arg:"kubernetes_svc_ip"`
+	ClusterDomain        string   `arg:"cluster_domain"`
+	KeyAlgo              string   `arg:"key_algo"`
+	ExtraAPIServerSAN    []string `arg:"extra_apiserver_sans"`
+	EtcdCertSANs         []string `arg:"etcd_cert_sans"`
+	CertValidityDays     int      `arg:"cert_validity_days"`
+	CAValidityDays       int      `arg:"ca_validity_days"`
 }
 
 // PKI keeps the cluster's certificates in a folder on the control machine
@@ -42,7 +48,12 @@ func (PKI) Run(ctx context.Context, req *Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	spec := pki.Spec{Dir: a.Dir, Etcd: etcd, Masters: masters, VIP: a.VIP, KubernetesSvcIP: a.KubernetesSvcIP,
+	nodes, err := members("nodes", a.Nodes)
+	if err != nil {
+		return Result{}, err
+	}
+	spec := pki.Spec{Dir: a.Dir, Etcd: etcd, Masters: masters, Nodes: nodes, VIP: a.VIP, KubernetesSvcIP: a.KubernetesSvcIP,
+		ControlPlaneEndpoint: a.ControlPlaneEndpoint, APIServerPort: a.APIServerPort, ClusterName: a.ClusterName,
 		ClusterDomain: a.ClusterDomain, KeyAlgo: a.KeyAlgo, ExtraAPIServerSAN: a.ExtraAPIServerSAN,
 		EtcdCertSANs: a.EtcdCertSANs, DryRun: req.Check,
 		CertValidity: time.Duration(a.CertValidityDays) * 24 * time.Hour,
@@ -57,9 +68,9 @@ func (PKI) Run(ctx context.Context, req *Request) (Result, error) {
 	}
 	res := Result{Changed: len(changes) > 0, Data: map[string]any{"files": files, "dir": a.Dir}}
 	if res.Changed {
-		res.Msg = fmt.Sprintf("%d certificate files written", len(changes))
+		res.Msg = fmt.Sprintf("%d certificate and kubeconfig files written", len(changes))
 		if req.Check {
-			res.Msg = fmt.Sprintf("%d certificate files would be written", len(changes))
+			res.Msg = fmt.Sprintf("%d certificate and kubeconfig files would be written", len(changes))
 		}
 	}
 	return res, nil

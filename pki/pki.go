@@ -1,10 +1,12 @@
 // Package pki creates and keeps the certificates of a Kubernetes control
 // plane on the control machine, natively with crypto/x509 (no cfssl or
 // openssl): three CAs (kubernetes, etcd, front-proxy), the service-account
-// key pair, etcd server/peer certificates per member and the API server's
-// certificates, in kubeadm's file layout. Ensure is idempotent: a valid
-// certificate whose names still match the inventory is kept; one whose
-// names, issuer or key no longer match is re-issued and reported.
+// key pair, etcd server/peer certificates per member, the API server's
+// certificates, the kubelets' serving certificates and the components'
+// kubeconfigs (client certificate, key and CA embedded), in kubeadm's file
+// layout. Ensure is idempotent: a valid certificate whose names still match
+// the inventory is kept; one whose names, issuer or key no longer match is
+// re-issued and reported, and so is a kubeconfig whose server moved.
 package pki
 
 import (
@@ -23,7 +25,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -37,12 +38,25 @@ type Member struct {
 // Spec says which certificates the cluster needs.
 type Spec struct {
 	// Dir is the folder on the control machine (0700) holding every file.
-	Dir               string
-	ClusterDomain     string // default cluster.local
-	KubernetesSvcIP   string // first address of the service CIDR
-	VIP               string
-	Masters           []Member
-	Etcd              []Member
+	Dir             string
+	ClusterDomain   string // default cluster.local
+	KubernetesSvcIP string // first address of the service CIDR
+	VIP             string
+	Masters         []Member
+	Etcd            []Member
+	// Nodes get a kubelet serving certificate and a kubelet kubeconfig;
+	// with any node there is also a kube-proxy kubeconfig.
+	Nodes []Member
+	// ControlPlaneEndpoint is the host:port every kubeconfig but the
+	// controller-manager's and scheduler's points at (the VIP and LB port);
+	// default: the first master's ip and APIServerPort. Its host is added to
+	// the apiserver certificate's names.
+	ControlPlaneEndpoint string
+	// APIServerPort is each apiserver's own port (default 6443), which the
+	// controller-manager and scheduler kubeconfigs of a master point at.
+	APIServerPort int
+	// ClusterName names the cluster in kubeconfigs (default kubernetes).
+	ClusterName       string
 	ExtraAPIServerSAN []string
 	EtcdCertSANs      []string
 	// KeyAlgo is "rsa" (2048, default) or "ecdsa" (P-256).
@@ -59,8 +73,10 @@ type Spec struct {
 
 // Change is one file Ensure wrote.
 type Change struct {
-	Path   string `json:"path"`
-	Action string `json:"action"` // "created" or "reissued"
+	Path string `json:"path"`
+	// Action is "created", "reissued" (new certificate) or "rewritten" (a
+	// kubeconfig whose certificate was kept but whose server or CA changed).
+	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -93,13 +109,20 @@ func (s *Spec) defaults() {
 	if s.RenewBefore == 0 {
 		s.RenewBefore = 30 * 24 * time.Hour
 	}
+	if s.APIServerPort == 0 {
+		s.APIServerPort = 6443
+	}
+	if s.ClusterName == "" {
+		s.ClusterName = "kubernetes"
+	}
 	if s.Now.IsZero() {
 		s.Now = time.Now()
 	}
 }
 
-// certList is the kubeadm layout for this spec, CAs first.
-func (s *Spec) certList() ([]certSpec, error) {
+// certList is the kubeadm layout for this spec, CAs first; endpointHost
+// is the control plane endpoint's host (a name of the apiserver).
+func (s *Spec) certList(endpointHost string) ([]certSpec, error) {
 	list := []certSpec{
 		{name: "ca", cn: "kubernetes", isCA: true},
 		{name: "etcd/ca", cn: "etcd-ca", isCA: true},
@@ -117,8 +140,15 @@ func (s *Spec) certList() ([]certSpec, error) {
 				server: true, client: true, dnsNames: dns, ips: ips})
 		}
 	}
+	for _, n := range s.Nodes {
+		if err := checkMember(n); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		list = append(list, certSpec{name: "kubelet/" + n.Name, ca: "ca", cn: "system:node:" + n.Name,
+			orgs: []string{"system:nodes"}, server: true, dnsNames: []string{n.Name}, ips: parseIPs(n.IP, "127.0.0.1")})
+	}
 	if len(s.Masters) > 0 {
-		api, err := s.apiserverCert()
+		api, err := s.apiserverCert(endpointHost)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +161,7 @@ func (s *Spec) certList() ([]certSpec, error) {
 	return list, nil
 }
 
-func (s *Spec) apiserverCert() (certSpec, error) {
+func (s *Spec) apiserverCert(endpointHost string) (certSpec, error) {
 	dns := []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + s.ClusterDomain, "localhost"}
 	var ipStrs []string
 	for _, m := range s.Masters {
@@ -150,8 +180,9 @@ func (s *Spec) apiserverCert() (certSpec, error) {
 		}
 	}
 	ipStrs = append(ipStrs, "127.0.0.1")
-	dns = append(dns, nonIPs(s.ExtraAPIServerSAN)...)
-	ips := append(parseIPs(ipStrs...), onlyIPs(s.ExtraAPIServerSAN)...)
+	sans := append(slices.Clone(s.ExtraAPIServerSAN), endpointHost)
+	dns = append(dns, nonIPs(sans)...)
+	ips := append(parseIPs(ipStrs...), onlyIPs(sans)...)
 	return certSpec{name: "apiserver", ca: "ca", cn: "kube-apiserver", server: true, dnsNames: dns, ips: ips}, nil
 }
 
@@ -172,7 +203,14 @@ func Ensure(spec Spec) ([]Change, error) {
 	if spec.Dir == "" {
 		return nil, errors.New("pki: no folder given")
 	}
-	list, err := spec.certList()
+	if spec.APIServerPort < 1 || spec.APIServerPort > 65535 {
+		return nil, fmt.Errorf("pki: apiserver port %d is not from 1 to 65535", spec.APIServerPort)
+	}
+	host, url, err := spec.endpoint()
+	if err != nil {
+		return nil, fmt.Errorf("pki: %w", err)
+	}
+	list, err := spec.certList(host)
 	if err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
@@ -193,6 +231,15 @@ func Ensure(spec Spec) ([]Change, error) {
 			if c.isCA {
 				reissuedCA[c.name] = true
 			}
+		}
+	}
+	for _, k := range spec.kubeconfigList(url) {
+		ch, err := spec.ensureKubeconfig(k, reissuedCA["ca"])
+		if err != nil {
+			return changes, fmt.Errorf("pki: %s: %w", k.name, err)
+		}
+		if ch != nil {
+			changes = append(changes, *ch)
 		}
 	}
 	ch, err := spec.ensureSAKey()
@@ -232,6 +279,9 @@ func (s *Spec) ensureCert(c certSpec, reissuedCA map[string]bool) (*Change, erro
 		action, reason = "reissued", err.Error()
 	default:
 		reason = s.mismatch(c, existing, parent, reissuedCA[c.ca])
+		if reason == "" && !keyMatches(existing, key) {
+			reason = "key does not match the certificate"
+		}
 		if reason == "" {
 			return nil, nil
 		}
@@ -260,9 +310,12 @@ func (s *Spec) ensureCert(c certSpec, reissuedCA map[string]bool) (*Change, erro
 
 // mismatch says why an existing certificate no longer fits, or "".
 func (s *Spec) mismatch(c certSpec, cert, parent *x509.Certificate, parentNew bool) string {
+	gotOrgs, wantOrgs := slices.Sorted(slices.Values(cert.Subject.Organization)), slices.Sorted(slices.Values(c.orgs))
 	switch {
 	case cert.Subject.CommonName != c.cn:
 		return fmt.Sprintf("common name %q, want %q", cert.Subject.CommonName, c.cn)
+	case !slices.Equal(gotOrgs, wantOrgs):
+		return fmt.Sprintf("organization %q, want %q", strings.Join(gotOrgs, ","), strings.Join(wantOrgs, ","))
 	case !c.isCA && s.Now.Add(s.RenewBefore).After(cert.NotAfter):
 		return fmt.Sprintf("expires %s", cert.NotAfter.Format("2006-01-02"))
 	case c.isCA && s.Now.After(cert.NotAfter):
@@ -344,55 +397,4 @@ func newKey(algo string) (crypto.Signer, error) {
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	}
 	return nil, fmt.Errorf("unknown key algorithm %q (rsa, ecdsa)", algo)
-}
-
-func sanStrings(dns []string, ips []net.IP) []string {
-	out := uniq(dns)
-	for _, ip := range uniqIPs(ips) {
-		out = append(out, ip.String())
-	}
-	sort.Strings(out)
-	return out
-}
-
-func uniq(in []string) []string {
-	var out []string
-	for _, s := range in {
-		if s != "" && !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func uniqIPs(in []net.IP) []net.IP {
-	var out []net.IP
-	for _, ip := range in {
-		if !slices.ContainsFunc(out, ip.Equal) {
-			out = append(out, ip)
-		}
-	}
-	return out
-}
-
-func parseIPs(ss ...string) []net.IP {
-	var ips []net.IP
-	for _, s := range ss {
-		if ip := net.ParseIP(s); ip != nil {
-			ips = append(ips, ip)
-		}
-	}
-	return ips
-}
-
-func onlyIPs(ss []string) []net.IP { return parseIPs(ss...) }
-
-func nonIPs(ss []string) []string {
-	var out []string
-	for _, s := range ss {
-		if net.ParseIP(s) == nil {
-			out = append(out, s)
-		}
-	}
-	return out
 }

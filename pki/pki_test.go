@@ -39,8 +39,9 @@ func TestEnsureCreatesThenKeeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 3 CAs, healthcheck, 3x(server, peer), apiserver, 3 apiserver clients, sa.key
-	if len(changes) != 3+1+6+1+3+1 {
+	// 3 CAs, healthcheck, 3x(server, peer), apiserver, 3 apiserver clients,
+	// admin and super-admin, 2x(controller-manager, scheduler), sa.key
+	if len(changes) != 3+1+6+1+3+2+4+1 {
 		t.Fatalf("first run wrote %d files: %+v", len(changes), changes)
 	}
 	again, err := Ensure(spec)
@@ -118,8 +119,11 @@ func TestSANChangeReissuesOnlyWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changes) != 1 || !strings.HasSuffix(changes[0].Path, "apiserver.crt") || changes[0].Action != "reissued" ||
-		!strings.Contains(changes[0].Reason, "10.77.0.13") {
+	// The apiserver cert gains m3's address; m3 gets its kubeconfigs.
+	if len(changes) != 3 || !strings.HasSuffix(changes[0].Path, "apiserver.crt") || changes[0].Action != "reissued" ||
+		!strings.Contains(changes[0].Reason, "10.77.0.13") ||
+		!strings.HasSuffix(changes[1].Path, "kubeconfig/controller-manager/m3.conf") || changes[1].Action != "created" ||
+		!strings.HasSuffix(changes[2].Path, "kubeconfig/scheduler/m3.conf") || changes[2].Action != "created" {
 		t.Fatalf("adding a master: %+v", changes)
 	}
 	if err := verify(t, spec.Dir, "ca", "apiserver", x509.ExtKeyUsageServerAuth, "10.77.0.13"); err != nil {
@@ -143,8 +147,8 @@ func TestRenewSoonExpiring(t *testing.T) {
 			t.Errorf("unexpected change %+v", c)
 		}
 	}
-	if len(changes) != 7 {
-		t.Errorf("renewed %d leaves, want 7: %+v", len(changes), changes)
+	if len(changes) != 7+6 {
+		t.Errorf("renewed %d leaves, want 7 certificates and 6 kubeconfigs: %+v", len(changes), changes)
 	}
 	st, err := Check(spec.Dir, spec.Now)
 	if err != nil {
