@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/kplay/kplay/internal/vrrpprobe"
 )
 
 func main() {
@@ -54,6 +56,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return report(runInit(args[1:], stdout), stderr)
 		case "roles":
 			return report(runRoles(args[1:], stdout), stderr)
+		case "__probe":
+			// Hidden: run on a target by the vrrp_probe module (a copy of
+			// this binary uploaded there), not by users.
+			return vrrpprobe.Main(ctx, args[1:], stdout, stderr)
 		}
 	}
 	err = runPlaybooks(ctx, args, stdin, stdout, stderr)
