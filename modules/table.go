@@ -26,6 +26,7 @@ var table = map[string]Info{
 	"get_url":         {Module: GetURL{}, Args: GetURLArgs{}},
 	"group":           {Module: Group{}, Args: GroupArgs{}},
 	"hostname":        {Module: Hostname{}, Args: HostnameArgs{}},
+	"k8s_apply":       {Module: K8sApply{}, Args: K8sApplyArgs{}},
 	"lineinfile":      {Module: Lineinfile{}, Args: LineinfileArgs{}},
 	"modprobe":        {Module: Modprobe{}, Args: ModprobeArgs{}},
 	"package":         {Module: Package{}, Args: PackageArgs{}},
