@@ -76,9 +76,10 @@ func (Shell) Run(ctx context.Context, req *Request) (Result, error) {
 
 // runCommand applies creates/removes/chdir, honours check mode and runs cmd.
 func runCommand(ctx context.Context, req *Request, a CommandArgs, cmd string) (Result, error) {
-	if a.Creates != "" || a.Removes != "" {
+	creates, removes := inDir(a.Chdir, a.Creates), inDir(a.Chdir, a.Removes)
+	if (creates != "" || removes != "") && req.Check {
 		// A relative creates/removes is looked up in chdir, as Ansible does.
-		skip, msg, err := guardSkips(ctx, req.Conn, inDir(a.Chdir, a.Creates), inDir(a.Chdir, a.Removes))
+		skip, msg, err := guardSkips(ctx, req.Conn, creates, removes)
 		if err != nil {
 			return Result{}, err
 		}
@@ -94,6 +95,9 @@ func runCommand(ctx context.Context, req *Request, a CommandArgs, cmd string) (R
 	full := cmd
 	if a.Chdir != "" {
 		full = "cd " + shell.Quote(a.Chdir) + " && " + cmd
+	}
+	if creates != "" || removes != "" {
+		full = guardScript(creates, removes, full)
 	}
 	var stdin *strings.Reader
 	if a.Stdin != "" {
@@ -113,6 +117,14 @@ func runCommand(ctx context.Context, req *Request, a CommandArgs, cmd string) (R
 	rc := ExitCode(err)
 	if rc < 0 {
 		return Result{}, err
+	}
+	if creates != "" || removes != "" {
+		skip, msg, rest := guardOutcome(out.String(), creates, removes)
+		if skip {
+			return Result{Msg: msg, Cmd: cmd}, nil
+		}
+		out.Reset()
+		out.WriteString(rest)
 	}
 	strip := a.StripEmptyEnds == nil || *a.StripEmptyEnds
 	res := Result{Changed: true, Cmd: cmd, RC: rc, Stdout: trimEnds(out.String(), strip), Stderr: trimEnds(errb.String(), strip)}
@@ -143,6 +155,41 @@ func guardSkips(ctx context.Context, c Conn, creates, removes string) (bool, str
 		}
 	}
 	return false, "", nil
+}
+
+// Markers the guard script prints first on stdout.
+const (
+	guardCreated = "kplay-skip-creates\n"
+	guardRemoved = "kplay-skip-removes\n"
+	guardRun     = "kplay-run\n"
+)
+
+// guardScript checks creates and removes and runs cmd in the same round
+// trip (the floor of docs/benchmarks.md does the same). cmd is run by eval
+// so that a syntax error in it shows only once the guards have passed, as
+// when they were checked in a session of their own.
+func guardScript(creates, removes, cmd string) string {
+	var b strings.Builder
+	if creates != "" {
+		b.WriteString("if [ -e " + shell.Quote(creates) + " ]; then echo " + strings.TrimSpace(guardCreated) + "; exit 0; fi\n")
+	}
+	if removes != "" {
+		b.WriteString("if ! [ -e " + shell.Quote(removes) + " ]; then echo " + strings.TrimSpace(guardRemoved) + "; exit 0; fi\n")
+	}
+	b.WriteString("echo " + strings.TrimSpace(guardRun) + "\neval " + shell.Quote(cmd) + "\n")
+	return b.String()
+}
+
+// guardOutcome reads guardScript's marker: whether a guard skipped the
+// command, the message, and the command's own stdout.
+func guardOutcome(out, creates, removes string) (bool, string, string) {
+	switch {
+	case out == guardCreated:
+		return true, fmt.Sprintf("skipped, since %s exists", creates), ""
+	case out == guardRemoved:
+		return true, fmt.Sprintf("skipped, since %s does not exist", removes), ""
+	}
+	return false, "", strings.TrimPrefix(out, guardRun)
 }
 
 func trimEnds(s string, strip bool) string {

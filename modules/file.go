@@ -40,6 +40,23 @@ func (File) Run(ctx context.Context, req *Request) (Result, error) {
 	if a.Recurse && a.State != "directory" {
 		return Result{}, errors.New("file: recurse needs state: directory")
 	}
+	if a.State == "directory" && !req.Check {
+		// One round trip: stat an existing path, or create the folder.
+		fi, res, made, err := statOrMkdir(ctx, req, a)
+		if err == nil && !made {
+			res, err = fileDirectory(ctx, req, a, fi)
+		}
+		return withPathState(res, err, a.Path, a.State)
+	}
+	if a.State == "link" && !a.Force && a.Src != "" {
+		// The link and its source are looked at in one round trip.
+		fi, src, err := statTwo(ctx, req.Conn, a.Path, linkSource(a))
+		if err != nil {
+			return Result{}, err
+		}
+		res, err := fileLinkWith(ctx, req, a, fi, &src)
+		return withPathState(res, err, a.Path, a.State)
+	}
 	fi, err := Stat(ctx, req.Conn, a.Path)
 	if err != nil {
 		return Result{}, err
@@ -68,11 +85,16 @@ func (File) Run(ctx context.Context, req *Request) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("file: unsupported state %q (absent, directory, file, hard, link, touch)", a.State)
 	}
+	return withPathState(res, err, a.Path, state)
+}
+
+// withPathState adds the path and state keys Ansible's file returns.
+func withPathState(res Result, err error, p, state string) (Result, error) {
 	if err == nil {
 		if res.Data == nil {
 			res.Data = map[string]any{}
 		}
-		res.Data["path"], res.Data["state"] = a.Path, state
+		res.Data["path"], res.Data["state"] = p, state
 	}
 	return res, err
 }

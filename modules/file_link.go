@@ -13,6 +13,21 @@ import (
 // fileLink makes path a symbolic link to src. An existing file is replaced
 // only with force, after being moved aside; a folder never is.
 func fileLink(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (Result, error) {
+	return fileLinkWith(ctx, req, a, fi, nil)
+}
+
+// linkSource is what a link to a.Src at a.Path points to, for the check
+// that it exists: a relative src is relative to the link's folder.
+func linkSource(a FileArgs) string {
+	if path.IsAbs(a.Src) {
+		return a.Src
+	}
+	return path.Join(path.Dir(a.Path), a.Src)
+}
+
+// fileLinkWith is fileLink with the source already stat-ed (followed) when
+// src is not nil.
+func fileLinkWith(ctx context.Context, req *Request, a FileArgs, fi FileInfo, src *FileInfo) (Result, error) {
 	if a.Src == "" {
 		return Result{}, errors.New("file: src is required with state: link")
 	}
@@ -25,16 +40,15 @@ func fileLink(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (Resul
 	case fi.Exists && fi.Kind != "link" && !a.Force:
 		return Result{Failed: true, Msg: fmt.Sprintf("refusing to convert from %s to symlink for %s (use force)", fi.Kind, a.Path)}, nil
 	}
-	if !a.Force {
-		target := a.Src
-		if !path.IsAbs(target) {
-			target = path.Join(path.Dir(a.Path), target)
-		}
-		if t, err := StatWith(ctx, req.Conn, target, StatOptions{Follow: true}); err != nil {
+	if !a.Force && src == nil {
+		t, err := StatWith(ctx, req.Conn, linkSource(a), StatOptions{Follow: true})
+		if err != nil {
 			return Result{}, err
-		} else if !t.Exists {
-			return Result{Failed: true, Msg: fmt.Sprintf("src file %s does not exist, use force: true to link to it anyway", a.Src)}, nil
 		}
+		src = &t
+	}
+	if !a.Force && !src.Exists {
+		return Result{Failed: true, Msg: fmt.Sprintf("src file %s does not exist, use force: true to link to it anyway", a.Src)}, nil
 	}
 	res := Result{Changed: true, Msg: "link created"}
 	if req.Diff {

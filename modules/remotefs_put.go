@@ -62,6 +62,9 @@ type putSpec struct {
 	force    bool
 	validate string
 	before   []byte // old content when the caller already read it
+	// mkParents creates the missing folders above dest in the write's
+	// own round trip (the caller journals them).
+	mkParents bool
 }
 
 // statDest stats a destination with its checksum; a link is resolved to the
@@ -158,7 +161,7 @@ func writeContent(ctx context.Context, req *Request, dest string, spec putSpec, 
 		return "", nil, fmt.Errorf("open source for %s: %w", dest, err)
 	}
 	defer r.Close()
-	o := WriteOptions{Attrs: want, Validate: spec.validate}
+	o := WriteOptions{Attrs: want, Validate: spec.validate, MakeParents: spec.mkParents}
 	if existed {
 		o.BackupSuffix = backupSuffix(req)
 	}
@@ -321,13 +324,16 @@ type editSpec struct {
 // through putFile, so line edits get the same atomic write, backup, check
 // and diff behaviour as copy. Writes go through links to their target.
 func editFile(ctx context.Context, req *Request, s editSpec) (Result, error) {
-	fi, err := statDest(ctx, req.Conn, s.path)
+	st, err := statRead(ctx, req.Conn, s.path)
 	if err != nil {
 		return Result{}, err
 	}
+	fi := st.fi
 	switch {
 	case fi.Exists && fi.Kind == "directory":
 		return Result{Failed: true, RC: 256, Msg: fmt.Sprintf("Path %s is a directory !", s.path)}, nil
+	case fi.Exists && fi.Kind != "file":
+		return Result{}, fmt.Errorf("write %s: destination is a %s", fi.Path, fi.Kind)
 	case !fi.Exists && s.absent:
 		return Result{Msg: "file not present"}, nil
 	case !fi.Exists && !s.create:
@@ -335,19 +341,26 @@ func editFile(ctx context.Context, req *Request, s editSpec) (Result, error) {
 	}
 	var old []byte
 	if fi.Exists {
-		if old, err = readAll(ctx, req.Conn, fi.Path); err != nil {
-			return Result{}, err
-		}
+		old = st.content
 	}
 	out, msg, err := s.edit(old)
 	if err != nil {
 		return Result{}, err
 	}
 	var pre []Change
-	var created bool
-	if !fi.Exists {
+	var created, mkParents bool
+	switch {
+	case !fi.Exists && !st.parentsKnown:
+		// A dangling link: its target's folders were not probed.
 		if pre, created, err = ensureParent(ctx, req, fi.Path); err != nil {
 			return Result{}, err
+		}
+	case !fi.Exists && len(st.missing) > 0:
+		created, mkParents = true, true
+		if !req.Check {
+			for _, d := range st.missing {
+				pre = append(pre, Change{Kind: KindFile, Path: d, Action: "created"})
+			}
 		}
 	}
 	before := old
@@ -355,7 +368,7 @@ func editFile(ctx context.Context, req *Request, s editSpec) (Result, error) {
 		before = []byte{}
 	}
 	spec := putSpec{dest: fi.Path, content: bytesContent(out), mode: s.mode, owner: s.owner, group: s.group,
-		backup: s.backup, force: true, validate: s.validate, before: before}
+		backup: s.backup, force: true, validate: s.validate, before: before, mkParents: mkParents}
 	res, err := putFile(ctx, req, spec, fi)
 	if err != nil {
 		return res, err

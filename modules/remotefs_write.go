@@ -36,6 +36,10 @@ type WriteOptions struct {
 	// with cp -p as path+suffix (made unique as ".<time>.1.kplay~" ... when that
 	// name is taken) in the same round trip.
 	BackupSuffix string
+	// MakeParents creates the missing folders above the destination
+	// first (mkdir -p under umask 022, as MkdirAll), in the same round
+	// trip.
+	MakeParents bool
 }
 
 // ValidateError reports a validate command that rejected the new content.
@@ -105,6 +109,9 @@ func tempName(dest string) (string, error) {
 // removes it is set only once it is ours.
 func writeScript(dest, tmp string, o WriteOptions) string {
 	var b strings.Builder
+	if o.MakeParents {
+		b.WriteString("umask 022\nmkdir -p -- " + shell.Quote(path.Dir(dest)) + " || exit 1\n")
+	}
 	b.WriteString("umask 077\n")
 	b.WriteString("d=" + shell.Quote(dest) + "; t=" + shell.Quote(tmp) + "\n")
 	b.WriteString("trap 'exit 1' HUP INT TERM\n")

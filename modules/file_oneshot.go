@@ -1,0 +1,107 @@
+package modules
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/kplay/kplay/shell"
+)
+
+// Each SSH session costs the host an sshd fork and a shell exec, which on a
+// fleet sharing a few cores is most of a task's time (docs/benchmarks.md).
+// The file module's two most common states therefore do their looking and
+// their work in as few round trips as the checks allow: a new folder is
+// created by the same script that found it missing, and a link and its
+// source are stat-ed together.
+
+// createdMarker starts statOrMkdir's output when it created the folder.
+const createdMarker = "kplay-created"
+
+// statOrMkdir stats a.Path; when nothing is there, the same script creates
+// the folder and its missing parents, gives every folder it made the mode
+// and owner asked (as Ansible does), and lists them. made tells that res
+// is the final result of that creation; otherwise fi is the stat.
+func statOrMkdir(ctx context.Context, req *Request, a FileArgs) (fi FileInfo, res Result, made bool, err error) {
+	mode, err := a.Mode.resolve("", "0755", true)
+	if err != nil {
+		return FileInfo{}, Result{}, false, err
+	}
+	attrs := Attrs{Mode: mode, Owner: a.Owner, Group: a.Group}
+	var out, errb bytes.Buffer
+	if err := req.Conn.Exec(ctx, statOrMkdirScript(a.Path, attrs), nil, &out, &errb); err != nil {
+		return FileInfo{}, Result{}, false, execErr("stat or create folder", a.Path, err, &errb)
+	}
+	list, ok := strings.CutPrefix(out.String(), createdMarker+"\n")
+	if !ok {
+		fi, err := parseStat(a.Path, out.String())
+		if err != nil {
+			return FileInfo{}, Result{}, false, fmt.Errorf("stat %s: %w", a.Path, err)
+		}
+		return fi, Result{}, false, nil
+	}
+	res = Result{Changed: true, Msg: "directory created"}
+	if req.Diff {
+		res.Diff = []Diff{{Path: a.Path, Before: "absent\n", After: "directory\n"}}
+	}
+	for _, d := range strings.Split(list, "\x00") {
+		if d != "" {
+			res.Changes = append(res.Changes, Change{Kind: KindFile, Path: d, Action: "created"})
+		}
+	}
+	return FileInfo{Path: a.Path}, res, true, nil
+}
+
+// statOrMkdirScript prints the stat of an existing p (statScript's
+// output), or createdMarker and the folders it created, NUL-terminated,
+// outermost first. The folders to check are listed as mkdirJournal lists
+// them.
+func statOrMkdirScript(p string, attrs Attrs) string {
+	var dirs []string
+	for d := p; d != "/" && d != "." && d != ""; d = path.Dir(d) {
+		dirs = append([]string{d}, dirs...)
+	}
+	var b strings.Builder
+	b.WriteString("p=" + shell.Quote(p) + "\n")
+	b.WriteString(`if ! { [ -e "$p" ] || [ -L "$p" ]; }; then` + "\n")
+	b.WriteString("echo " + createdMarker + "\nset --\n")
+	if len(dirs) > 0 {
+		b.WriteString("for d in " + shell.Join(dirs...) + `; do [ -e "$d" ] || [ -L "$d" ] || set -- "$@" "$d"; done` + "\n")
+	}
+	b.WriteString(`umask 022; mkdir -p -- "$p" || exit 1` + "\n")
+	b.WriteString("if [ $# -gt 0 ]; then\n")
+	if attrs.Mode != "" {
+		b.WriteString("chmod " + shell.Quote(attrs.Mode) + ` -- "$@" || exit 1` + "\n")
+	}
+	b.WriteString(chownCmd(`"$@"`, attrs))
+	b.WriteString(`printf '%s\0' "$@"` + "\nfi\nexit 0\nfi\n")
+	b.WriteString(statScript(p, StatOptions{}, ""))
+	return b.String()
+}
+
+// statTwo stats p (a link is reported as a link) and src (followed) in
+// one round trip.
+func statTwo(ctx context.Context, c Conn, p, src string) (FileInfo, FileInfo, error) {
+	const sep = "\x00kplay-next\x00"
+	cmd := "( " + statScript(p, StatOptions{}, "") + ") || exit 1\nprintf '\\000kplay-next\\000'\n" +
+		statScript(src, StatOptions{Follow: true}, "")
+	var out, errb bytes.Buffer
+	if err := c.Exec(ctx, cmd, nil, &out, &errb); err != nil {
+		return FileInfo{}, FileInfo{}, execErr("stat", p+" and "+src, err, &errb)
+	}
+	first, second, ok := strings.Cut(out.String(), sep)
+	if !ok {
+		return FileInfo{}, FileInfo{}, fmt.Errorf("stat %s: unexpected output %q", p, out.String())
+	}
+	fi, err := parseStat(p, first)
+	if err != nil {
+		return FileInfo{}, FileInfo{}, fmt.Errorf("stat %s: %w", p, err)
+	}
+	si, err := parseStat(src, second)
+	if err != nil {
+		return FileInfo{}, FileInfo{}, fmt.Errorf("stat %s: %w", src, err)
+	}
+	return fi, si, nil
+}
