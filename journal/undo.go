@@ -169,6 +169,13 @@ if [ "$(hostname)" != "$n" ]; then echo changed; [ -n "$dry" ] || hostnamectl --
 		return fmt.Sprintf(`m=%s; dry=%s
 if grep -q "^$m " /proc/modules 2>/dev/null; then echo changed; [ -n "$dry" ] || modprobe -r -- "$m" || exit 1; fi
 `, shell.Quote(m), d), "unload module " + m
+	case c.Kind == modules.KindK8s && c.Backup != "":
+		// k8s_apply left an undo script next to the manifest: it deletes
+		// the objects the run created and re-applies the saved ones.
+		return fmt.Sprintf(`s=%s; dry=%s
+if [ ! -f "$s" ]; then echo "undo script $s is missing" >&2; exit 3; fi
+sh "$s" ${dry:+check} || exit 1
+`, shell.Quote(c.Backup), d), "kubernetes objects of " + c.Path + " back as before they were " + c.Action
 	}
 	return "", fmt.Sprintf("%s %s %s: not undone automatically", c.Kind, c.Name, c.Action)
 }
