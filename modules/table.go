@@ -45,6 +45,7 @@ var table = map[string]Info{
 	"unarchive":       {Module: Unarchive{}, Args: UnarchiveArgs{}},
 	"uri":             {Module: URI{}, Args: URIArgs{}},
 	"user":            {Module: User{}, Args: UserArgs{}},
+	"vrrp_probe":      {Module: VRRPProbe{}, Args: VRRPProbeArgs{}},
 	"wait_for":        {Module: WaitFor{}, Args: WaitForArgs{}},
 	"yum":             {Module: Package{Manager: "yum"}, Args: PackageArgs{}},
 }
