@@ -111,19 +111,32 @@ type Status struct {
 	Names    []string  `json:"names,omitempty"`
 }
 
-// Check lists every certificate under dir with its days left at now.
+// Check lists every certificate under dir with its days left at now: the
+// *.crt files and the client certificates embedded in the *.conf
+// kubeconfigs (files that are not kubeconfigs are skipped).
 func Check(dir string, now time.Time) ([]Status, error) {
 	var out []Status
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".crt") {
+		if err != nil || d.IsDir() {
 			return err
+		}
+		inspect := Inspect
+		switch {
+		case strings.HasSuffix(path, ".crt"):
+		case strings.HasSuffix(path, ".conf"):
+			inspect = InspectKubeconfig
+		default:
+			return nil
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
-		st, err := Inspect(rel, data, now)
+		st, err := inspect(rel, data, now)
+		if errors.Is(err, ErrNotKubeconfig) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -141,7 +154,23 @@ func Inspect(path string, data []byte, now time.Time) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
+	return status(path, cert, now), nil
+}
+
+// InspectKubeconfig reads the client certificate embedded in a kubeconfig
+// (client-certificate-data of its first user) and says when it expires.
+// It fails with ErrNotKubeconfig for other files and ErrNoEmbeddedCert when
+// the certificate is a file reference.
+func InspectKubeconfig(path string, data []byte, now time.Time) (Status, error) {
+	cert, _, err := parseKubeconfigCert(data)
+	if err != nil {
+		return Status{}, err
+	}
+	return status(path, cert, now), nil
+}
+
+func status(path string, cert *x509.Certificate, now time.Time) Status {
 	return Status{Path: path, Subject: cert.Subject.CommonName, Issuer: cert.Issuer.CommonName,
 		NotAfter: cert.NotAfter, DaysLeft: int(cert.NotAfter.Sub(now).Hours() / 24),
-		Names: sanStrings(cert.DNSNames, cert.IPAddresses)}, nil
+		Names: sanStrings(cert.DNSNames, cert.IPAddresses)}
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -27,7 +29,10 @@ Shows, for every certificate, the days left before it expires: those kept
 on the control machine (the pki role's folder: --pki-dir, else the
 inventory's pki_local_dir, else ./.kplay/pki) and those on each host (every
 *.crt under the host's pki_dir, default /etc/kubernetes/pki), hosts in
-parallel. Exits 2 when a certificate has expired.
+parallel. The client certificates embedded in kubeconfigs count too: every
+*.conf in the PKI folder and the *.conf files next to each host's pki_dir
+(/etc/kubernetes/admin.conf, kubelet.conf, ...). Exits 2 when a
+certificate has expired.
 
 Flags:
   -i, --inventory FILE   inventory (default ./hosts.yaml)
@@ -155,8 +160,7 @@ func hostCertRows(ctx context.Context, cs *engine.Connections, opts *engine.Opti
 		return []certRow{{where: host, err: err.Error()}}
 	}
 	var out bytes.Buffer
-	cmd := "[ -d " + shell.Quote(dir) + " ] || exit 0; find " + shell.Quote(dir) + " -name '*.crt' -type f | sort"
-	if err := conn.Exec(ctx, cmd, nil, &out, nil); err != nil {
+	if err := conn.Exec(ctx, listCertsCmd(dir), nil, &out, nil); err != nil {
 		return []certRow{{where: host, err: err.Error()}}
 	}
 	var rows []certRow
@@ -169,7 +173,14 @@ func hostCertRows(ctx context.Context, cs *engine.Connections, opts *engine.Opti
 			rows = append(rows, certRow{where: host, st: pki.Status{Path: path}, err: err.Error()})
 			continue
 		}
-		st, err := pki.Inspect(path, data.Bytes(), now)
+		inspect := pki.Inspect
+		if strings.HasSuffix(path, ".conf") {
+			inspect = pki.InspectKubeconfig
+		}
+		st, err := inspect(path, data.Bytes(), now)
+		if errors.Is(err, pki.ErrNotKubeconfig) || errors.Is(err, pki.ErrNoEmbeddedCert) {
+			continue
+		}
 		row := certRow{where: host, st: st}
 		if err != nil {
 			row.st.Path, row.err = path, err.Error()
@@ -177,6 +188,14 @@ func hostCertRows(ctx context.Context, cs *engine.Connections, opts *engine.Opti
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// listCertsCmd lists every *.crt under dir and the *.conf files beside it
+// (the kubeconfigs in /etc/kubernetes), one path a line.
+func listCertsCmd(dir string) string {
+	parent := path.Dir(strings.TrimRight(dir, "/"))
+	return "{ if [ -d " + shell.Quote(dir) + " ]; then find " + shell.Quote(dir) + " -name '*.crt' -type f; fi; " +
+		"if [ -d " + shell.Quote(parent) + " ]; then find " + shell.Quote(parent) + " -maxdepth 1 -name '*.conf' -type f; fi; } | sort"
 }
 
 func printCerts(w io.Writer, rows []certRow) error {
