@@ -111,19 +111,20 @@ func (s *Spec) ensureKubeconfig(k kubeconfigSpec, caNew bool) (*Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer ca: %w", err)
 	}
-	action, reason, cert, key, err := s.judgeKubeconfig(k, path, ca)
-	if err != nil || action == "" || s.DryRun {
-		if action == "" {
+	v, err := s.judgeKubeconfig(k, path, ca)
+	if err != nil || v.action == "" {
+		return nil, err
+	}
+	change := &Change{Path: path, Action: v.action, Reason: v.reason}
+	if s.DryRun {
+		return change, nil
+	}
+	if v.cert == nil {
+		if v.cert, v.key, err = s.issueClient(k, ca, caKey); err != nil {
 			return nil, err
 		}
-		return &Change{Path: path, Action: action, Reason: reason}, err
 	}
-	if cert == nil {
-		if cert, key, err = s.issueClient(k, ca, caKey); err != nil {
-			return nil, err
-		}
-	}
-	data, err := renderKubeconfig(s.ClusterName, k, ca, cert, key)
+	data, err := renderKubeconfig(s.ClusterName, k, ca, v.cert, v.key)
 	if err != nil {
 		return nil, err
 	}
@@ -133,33 +134,37 @@ func (s *Spec) ensureKubeconfig(k kubeconfigSpec, caNew bool) (*Change, error) {
 	if err := writeFile(path, data); err != nil {
 		return nil, err
 	}
-	return &Change{Path: path, Action: action, Reason: reason}, nil
+	return change, nil
 }
 
-// judgeKubeconfig says what to do with the file at path: action "" keeps
-// it; "rewritten" keeps its certificate and key (returned); "created" and
+// verdict is what to do with an existing kubeconfig: action "" keeps it;
+// "rewritten" keeps its certificate and key (cert, key); "created" and
 // "reissued" need a new certificate.
-func (s *Spec) judgeKubeconfig(k kubeconfigSpec, path string, ca *x509.Certificate) (action, reason string, cert *x509.Certificate, key crypto.Signer, err error) {
+type verdict struct {
+	action, reason string
+	cert           *x509.Certificate
+	key            crypto.Signer
+}
+
+// judgeKubeconfig compares the file at path with what k asks for.
+func (s *Spec) judgeKubeconfig(k kubeconfigSpec, path string, ca *x509.Certificate) (verdict, error) {
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return "created", "", nil, nil, nil
+		return verdict{action: "created"}, nil
 	case err != nil:
-		return "", "", nil, nil, err
+		return verdict{}, err
 	}
 	kc, cert, key, err := parseKubeconfig(data)
 	if err != nil {
-		return "reissued", err.Error(), nil, nil, nil
+		return verdict{action: "reissued", reason: err.Error()}, nil
 	}
 	if why := s.clientMismatch(k, cert, key, ca); why != "" {
-		return "reissued", why, nil, nil, nil
+		return verdict{action: "reissued", reason: why}, nil
 	}
 	want, err := renderKubeconfig(s.ClusterName, k, ca, cert, key)
 	if err != nil {
-		return "", "", nil, nil, err
-	}
-	if bytes.Equal(want, data) {
-		return "", "", nil, nil, nil
+		return verdict{}, err
 	}
 	var why []string
 	if got := kc.Clusters[0].Cluster.Server; got != k.server {
@@ -168,10 +173,16 @@ func (s *Spec) judgeKubeconfig(k kubeconfigSpec, path string, ca *x509.Certifica
 	if got, _ := base64.StdEncoding.DecodeString(kc.Clusters[0].Cluster.CAData); !bytes.Equal(got, pemCert(ca.Raw)) {
 		why = append(why, "certificate-authority-data is not ca.crt")
 	}
-	if len(why) == 0 {
+	if len(why) == 0 && !bytes.Equal(want, data) {
 		why = append(why, "names or layout differ from the generated kubeconfig")
 	}
-	return "rewritten", strings.Join(why, "; "), cert, key, nil
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() != 0o600 {
+		why = append(why, fmt.Sprintf("mode %04o, want 0600", fi.Mode().Perm()))
+	}
+	if len(why) == 0 {
+		return verdict{}, nil
+	}
+	return verdict{action: "rewritten", reason: strings.Join(why, "; "), cert: cert, key: key}, nil
 }
 
 // clientMismatch says why an embedded client certificate no longer fits, or "".

@@ -94,6 +94,9 @@ func TestKubeconfigRepaired(t *testing.T) {
 		{"signed by another CA", func(t *testing.T, spec Spec) {
 			embedCert(t, spec, admin, "front-proxy-ca", kubeconfigSpec{cn: "kubernetes-admin", orgs: []string{"kubeadm:cluster-admins"}})
 		}, "reissued", "not signed by ca"},
+		{"readable by others", func(t *testing.T, spec Spec) {
+			os.Chmod(filepath.Join(spec.Dir, admin), 0o644)
+		}, "rewritten", "mode 0644, want 0600"},
 		{"not a kubeconfig", func(t *testing.T, spec Spec) {
 			os.WriteFile(filepath.Join(spec.Dir, admin), []byte("clusters: [\n"), 0o600)
 		}, "reissued", "not a kubeconfig"},
