@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kplay/kplay/lab"
+	"github.com/kplay/kplay/lab/labtest"
+)
+
+// vridTask is the lb-pair preflight task that probes the vrid.
+const vridTask = "lb-pair | vrid not used by a foreign VRRP router"
+
+// TestE2EVridConflict is the "vrid unused" preflight (ROLES.md 3) on a
+// 3-host lab named vrid (lb hosts h1, h2): a foreign keepalived on h3
+// (not an lb host) with a multicast instance for our vrid 51 stops
+// site.yaml in the preflight play, with --check too, naming h3's address
+// and the vrid, before any host is changed; the foreign instance on vrid
+// 61 lets site.yaml pass (up to the lb-pair play; the master play needs
+// Kubernetes artifacts and is skipped); a re-run with our own keepalived
+// on h1, h2 running finds no conflict and the probe's report lists our
+// routers' unicast adverts. The probe runs kplay's own listener here (lab
+// hosts have no tcpdump).
+func TestE2EVridConflict(t *testing.T) {
+	labtest.Skip(t)
+	bin := labtest.BuildKplay(t)
+	l := startNamedLab(t, "vrid", 3)
+	work := t.TempDir()
+	vip := vipOf(l)
+	h3 := l.Hosts()[2].IP
+	args := []string{"-i", l.Inventory(), "site.yaml", "-e", "vip=" + vip, "--skip-tags", "master",
+		"-e", "pki_local_dir=" + filepath.Join(work, "pki"), "-e", "lb_backend_port=2379"}
+
+	startForeignVRRP(t, l, "h3", 51, strings.TrimSuffix(vip, ".250")+".240")
+	for _, mode := range []string{"run", "--check"} {
+		a := args
+		if mode == "--check" {
+			a = append(append([]string{}, args...), "--check")
+		}
+		r := kplay(t, bin, work, a...)
+		checkVridStop(t, r, mode, h3)
+	}
+
+	stopForeignVRRP(t, l, "h3")
+	startForeignVRRP(t, l, "h3", 61, strings.TrimSuffix(vip, ".250")+".240")
+	first := kplay(t, bin, work, args...)
+	first.mustSucceed(t, "site.yaml with the foreign router on vrid 61")
+	if msg := vridMsg(first, "h1"); !strings.Contains(msg, "vrid 51: no foreign VRRP router") || !strings.Contains(msg, h3+" vrid 61 (VRRPv2 multicast") {
+		t.Errorf("probe report on h1: %q, want no conflict and %s on vrid 61 listed", msg, h3)
+	}
+	if holders := vipHolders(t, l, vip, "h1", "h2"); len(holders) != 1 {
+		t.Fatalf("VIP %s held by %q, want one of h1, h2", vip, holders)
+	}
+
+	again := kplay(t, bin, work, args...)
+	again.mustSucceed(t, "site.yaml again with our keepalived running")
+	for _, pair := range [][2]string{{"h1", "h2"}, {"h2", "h1"}} {
+		msg, peer := vridMsg(again, pair[0]), l.Hosts()[hostIndex(pair[1])].IP
+		if !strings.Contains(msg, "vrid 51: no foreign VRRP router") || !strings.Contains(msg, peer+" vrid 51 (VRRPv2 unicast") {
+			t.Errorf("re-run probe report on %s: %q, want no conflict and %s's unicast adverts for vrid 51", pair[0], msg, pair[1])
+		}
+	}
+	t.Logf("probe report on h1 with our keepalived running: %s", vridMsg(again, "h1"))
+}
+
+// checkVridStop: the run failed in preflight on the lb hosts at the vrid
+// probe, naming the foreign address and vrid 51, and nothing changed.
+func checkVridStop(t *testing.T, r run, mode, foreign string) {
+	t.Helper()
+	if r.code != 2 {
+		t.Fatalf("%s: exit %d, want 2 (a host failed)\n%s", mode, r.code, tail(r.raw, 3000))
+	}
+	fails := r.failures()
+	want := "vrid 51 is used by a foreign VRRP router on eth0 in 4 s (kplay probe): " + foreign + " vrid 51 (VRRPv2 multicast"
+	if len(fails) != 2 || !strings.Contains(fails[0], want) || !strings.Contains(fails[1], want) {
+		t.Errorf("%s: failures %q, want h1 and h2 failing with %q", mode, fails, want)
+	}
+	t.Logf("%s: preflight stopped the run:\n%s", mode, strings.Join(fails, "\n"))
+	for _, e := range r.events {
+		if e.Type == "host_result" && e.Play != "preflight" {
+			t.Fatalf("%s: a task ran after preflight failed: %s @ %s", mode, e.Task, e.Host)
+		}
+	}
+	for h, c := range r.recap() {
+		if c["changed"] != 0 {
+			t.Errorf("%s: %s changed=%d although preflight failed", mode, h, c["changed"])
+		}
+	}
+}
+
+// vridMsg is the probe task's message on host (it must have run there,
+// once, and reported no change).
+func vridMsg(r run, host string) string {
+	var msgs []string
+	for _, e := range r.events {
+		if e.Type == "host_result" && e.Host == host && e.Task == vridTask {
+			if e.Status != "ok" {
+				return fmt.Sprintf("status %s: %s", e.Status, e.Msg)
+			}
+			msgs = append(msgs, e.Msg)
+		}
+	}
+	if len(msgs) != 1 {
+		return fmt.Sprintf("probe ran %d times: %q", len(msgs), msgs)
+	}
+	return msgs[0]
+}
+
+func hostIndex(name string) int {
+	var i int
+	fmt.Sscanf(name, "h%d", &i)
+	return i - 1
+}
+
+// startNamedLab is labtest.Start with a fixed lab name (this test's own
+// network, apart from the other suites' labs).
+func startNamedLab(t *testing.T, name string, n int) *lab.Lab {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	l, err := lab.Up(ctx, lab.Config{Name: name, Hosts: n, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("lab up %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := l.Down(ctx); err != nil {
+			t.Errorf("lab down %s: %v", name, err)
+		}
+	})
+	return l
+}
+
+// foreignPid is where the foreign keepalived keeps its pid on the host.
+const foreignPid = "/run/kplay-test-keepalived.pid"
+
+// startForeignVRRP starts a keepalived of its own on host (config file
+// written by the test, not the role's) with one multicast VRRP instance
+// for vrid holding addr, waits until it holds addr (it is advertising),
+// and registers its stop.
+func startForeignVRRP(t *testing.T, l *lab.Lab, host string, vrid int, addr string) {
+	t.Helper()
+	conf := fmt.Sprintf(`global_defs {
+    router_id foreign
+}
+vrrp_instance FOREIGN {
+    state MASTER
+    interface eth0
+    virtual_router_id %d
+    priority 100
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass foreign1
+    }
+    virtual_ipaddress {
+        %s/32 dev eth0
+    }
+}
+`, vrid, addr)
+	mustSSH(t, l, host, "mkdir -p /etc/kplay-test && cat > /etc/kplay-test/foreign.conf <<'EOF'\n"+conf+"EOF\n"+
+		"keepalived --vrrp -f /etc/kplay-test/foreign.conf -p "+foreignPid+" -r /run/kplay-test-vrrp.pid")
+	t.Cleanup(func() { stopForeignVRRP(t, l, host) })
+	if _, ok := waitFor(20*time.Second, func() bool {
+		out, err := ssh(t, l, host, "ip -o -4 addr show dev eth0")
+		return err == nil && strings.Contains(out, " "+addr+"/32")
+	}); !ok {
+		t.Fatalf("the foreign keepalived on %s (vrid %d) did not take %s within 20 s", host, vrid, addr)
+	}
+}
+
+// stopForeignVRRP stops the foreign keepalived by its pid (after checking
+// the pid is that keepalived) and waits until it is gone; safe to call
+// twice.
+func stopForeignVRRP(t *testing.T, l *lab.Lab, host string) {
+	t.Helper()
+	script := `p=$(cat ` + foreignPid + ` 2>/dev/null) || exit 0
+if [ -n "$p" ] && tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q 'kplay-test/foreign.conf'; then
+  kill "$p"
+  for i in $(seq 50); do [ -d /proc/$p ] || break; sleep 0.2; done
+  [ -d /proc/$p ] && { echo "keepalived $p still running" >&2; exit 1; }
+fi
+rm -f ` + foreignPid
+	if out, err := ssh(t, l, host, script); err != nil {
+		t.Errorf("stop the foreign keepalived on %s: %v\n%s", host, err, out)
+	}
+}
