@@ -1,15 +1,21 @@
 package pki
 
 import (
+	"context"
 	"crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -272,9 +278,10 @@ func TestEndpointNameInAPIServerCert(t *testing.T) {
 	}
 }
 
-// TestKubectlReadsKubeconfig has kubectl (from the Kubernetes artifacts)
-// parse a written kubeconfig; it skips when kubectl was not built.
-func TestKubectlReadsKubeconfig(t *testing.T) {
+// kubectlPath is the kubectl of the Kubernetes artifacts (KPLAY_KUBECTL
+// overrides); the test skips when it was not built.
+func kubectlPath(t *testing.T) string {
+	t.Helper()
 	kubectl := os.Getenv("KPLAY_KUBECTL")
 	if kubectl == "" {
 		root := os.Getenv("KPLAY_ARTIFACTS")
@@ -287,21 +294,71 @@ func TestKubectlReadsKubeconfig(t *testing.T) {
 	if _, err := os.Stat(kubectl); err != nil {
 		t.Skipf("no kubectl: %v", err)
 	}
+	return kubectl
+}
+
+func runKubectl(t *testing.T, kubectl string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kubectl, args...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestKubectlReadsKubeconfig has kubectl parse a written kubeconfig.
+func TestKubectlReadsKubeconfig(t *testing.T) {
+	kubectl := kubectlPath(t)
 	spec := kcSpec(t)
 	if _, err := Ensure(spec); err != nil {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(spec.Dir, "kubeconfig/kubelet/w3.conf")
-	cmd := exec.CommandContext(t.Context(), kubectl, "--kubeconfig", conf, "config", "view", "--raw",
+	out := runKubectl(t, kubectl, "--kubeconfig", conf, "config", "view", "--raw",
 		"-o", "jsonpath={.current-context} {.clusters[0].cluster.server} {.users[0].user.client-certificate-data}")
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl config view: %v\n%s", err, out)
-	}
 	kc, _ := readKubeconfig(t, spec.Dir, "kubeconfig/kubelet/w3.conf")
 	want := "system:node:w3@lab https://10.77.0.11:6443 " + kc.Users[0].User.CertData
-	if string(out) != want {
+	if out != want {
 		t.Errorf("kubectl says %q, want %q", out, want)
+	}
+}
+
+// TestKubectlTalksTLS has kubectl use admin.conf against a TLS server on
+// 127.0.0.1 holding the apiserver certificate and requiring a client
+// certificate from ca.crt: the CA data, the client certificate and key and
+// the server's names all have to fit.
+func TestKubectlTalksTLS(t *testing.T) {
+	kubectl := kubectlPath(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := kcSpec(t)
+	spec.Now = time.Now()
+	spec.ControlPlaneEndpoint = ln.Addr().String()
+	if _, err := Ensure(spec); err != nil {
+		t.Fatal(err)
+	}
+	ca, _, _ := loadPair(filepath.Join(spec.Dir, "ca"))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	srv := &http.Server{
+		TLSConfig: &tls.Config{ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sub := r.TLS.PeerCertificates[0].Subject
+			fmt.Fprintf(w, "%s %s %s", r.URL.Path, sub.CommonName, strings.Join(sub.Organization, ","))
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go srv.ServeTLS(ln, filepath.Join(spec.Dir, "apiserver.crt"), filepath.Join(spec.Dir, "apiserver.key"))
+	t.Cleanup(func() { srv.Close() })
+	out := runKubectl(t, kubectl, "--kubeconfig", filepath.Join(spec.Dir, "kubeconfig/admin.conf"),
+		"--request-timeout=20s", "get", "--raw", "/whoami")
+	if want := "/whoami kubernetes-admin kubeadm:cluster-admins"; out != want {
+		t.Errorf("kubectl got %q, want %q", out, want)
 	}
 }
