@@ -81,19 +81,59 @@ func statOrMkdirScript(p string, attrs Attrs) string {
 	return b.String()
 }
 
+// linkedMarker is statTwoOrLink's output when it made the link.
+const linkedMarker = "kplay-linked\n"
+
+// statTwoOrLink makes the link at once when nothing is at a.Path and its
+// source exists (the common first run: one round trip); otherwise it stats
+// both as statTwo does and made is false. a.Src is set and a.Force is not.
+func statTwoOrLink(ctx context.Context, req *Request, a FileArgs) (fi, src FileInfo, res Result, made bool, err error) {
+	tmp, err := tempName(a.Path)
+	if err != nil {
+		return fi, src, res, false, err
+	}
+	p, q := shell.Quote(a.Path), shell.Quote(tmp)
+	cmd := "if ! { [ -e " + p + " ] || [ -L " + p + " ]; } && [ -e " + shell.Quote(linkSource(a)) + " ]; then\n" +
+		"ln -s -- " + shell.Quote(a.Src) + " " + q + " && mv -Tf -- " + q + " " + p + " || { rm -f -- " + q + "; exit 1; }\n" +
+		"echo " + strings.TrimSpace(linkedMarker) + "; exit 0\nfi\n" + statTwoScript(a.Path, linkSource(a))
+	var out, errb bytes.Buffer
+	if err := req.Conn.Exec(ctx, cmd, nil, &out, &errb); err != nil {
+		return fi, src, res, false, execErr("link", a.Path, err, &errb)
+	}
+	if out.String() == linkedMarker {
+		res = Result{Changed: true, Msg: "link created", Changes: []Change{fileChange(FileInfo{Path: a.Path}, "created")}}
+		if req.Diff {
+			res.Diff = []Diff{{Path: a.Path, Before: "absent\n", After: "link -> " + a.Src + "\n"}}
+		}
+		return fi, src, res, true, nil
+	}
+	fi, src, err = parseStatTwo(a.Path, linkSource(a), out.String())
+	return fi, src, res, false, err
+}
+
 // statTwo stats p (a link is reported as a link) and src (followed) in
 // one round trip.
 func statTwo(ctx context.Context, c Conn, p, src string) (FileInfo, FileInfo, error) {
-	const sep = "\x00kplay-next\x00"
-	cmd := "( " + statScript(p, StatOptions{}, "") + ") || exit 1\nprintf '\\000kplay-next\\000'\n" +
-		statScript(src, StatOptions{Follow: true}, "")
 	var out, errb bytes.Buffer
-	if err := c.Exec(ctx, cmd, nil, &out, &errb); err != nil {
+	if err := c.Exec(ctx, statTwoScript(p, src), nil, &out, &errb); err != nil {
 		return FileInfo{}, FileInfo{}, execErr("stat", p+" and "+src, err, &errb)
 	}
-	first, second, ok := strings.Cut(out.String(), sep)
+	return parseStatTwo(p, src, out.String())
+}
+
+// statTwoSep separates the two stats of statTwoScript (no path holds a
+// NUL).
+const statTwoSep = "\x00kplay-next\x00"
+
+func statTwoScript(p, src string) string {
+	return "( " + statScript(p, StatOptions{}, "") + ") || exit 1\nprintf '\\000kplay-next\\000'\n" +
+		statScript(src, StatOptions{Follow: true}, "")
+}
+
+func parseStatTwo(p, src, out string) (FileInfo, FileInfo, error) {
+	first, second, ok := strings.Cut(out, statTwoSep)
 	if !ok {
-		return FileInfo{}, FileInfo{}, fmt.Errorf("stat %s: unexpected output %q", p, out.String())
+		return FileInfo{}, FileInfo{}, fmt.Errorf("stat %s: unexpected output %q", p, out)
 	}
 	fi, err := parseStat(p, first)
 	if err != nil {

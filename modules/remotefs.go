@@ -102,7 +102,9 @@ func statScript(path string, o StatOptions, sum string) string {
 	b.WriteString("if ! { " + exists + "; }; then echo " + statAbsent + "; exit 0; fi\n")
 	b.WriteString("stat " + flag + `--printf '%f\n%a\n%u\n%g\n%s\n%Y\n%i\n%d\n%U\n%G\n' -- "$p" || exit 1` + "\n")
 	if o.Checksum {
-		b.WriteString(`if [ -f "$p" ]; then ` + sum + ` < "$p" | cut -d' ' -f1 || exit 1; else echo; fi` + "\n")
+		// The digest tool prints "<hex>  -"; parseStat keeps the first
+		// word (no cut: one process less per checksum).
+		b.WriteString(`if [ -f "$p" ]; then ` + sum + ` < "$p" || exit 1; else echo; fi` + "\n")
 	} else {
 		b.WriteString("echo\n")
 	}
@@ -144,7 +146,7 @@ func parseStat(path, out string) (FileInfo, error) {
 	fi.MTime = time.Unix(nums[3], 0)
 	fi.Inode, fi.Device = uint64(nums[4]), uint64(nums[5])
 	fi.Owner, fi.Group = lines[8], lines[9]
-	fi.Checksum = lines[10]
+	fi.Checksum, _, _ = strings.Cut(lines[10], " ")
 	if fi.Kind == "link" && len(lines) == 12 {
 		fi.LinkTarget = strings.TrimSuffix(lines[11], "\n")
 	}
