@@ -76,3 +76,10 @@ bench:
 # also part of make test).
 diff:
 	$(GO) test -count=1 -timeout 30m -v -run TestDifferential ./difftest/
+
+# Container images (pause, CoreDNS, flannel, busybox) as OCI archives and
+# the CNI plugins, built from source into $KPLAY_ARTIFACTS (default
+# ~/.cache/kplay/artifacts)/images and /cni; cached by version.
+.PHONY: k8s-images
+k8s-images:
+	./scripts/images-build.sh
