@@ -6,7 +6,8 @@ build:
 
 # Debian packages the tests, the lab and the benchmarks use (root).
 DEPS = openssh-server openssh-client sudo iproute2 debootstrap systemd-container \
-	ansible-core tmux curl wget xz-utils bzip2 unzip
+	ansible-core tmux curl wget xz-utils bzip2 unzip \
+	qemu-system-x86 qemu-utils e2fsprogs cpio
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root"; exit 1; fi
 	apt-get update -qq
@@ -25,7 +26,8 @@ fuzz:
 
 # What `kplay lab` needs on a Debian/Ubuntu machine (run as root).
 lab-deps:
-	apt-get install -y --no-install-recommends debootstrap systemd-container iproute2 openssh-client
+	apt-get install -y --no-install-recommends debootstrap systemd-container iproute2 openssh-client \
+		qemu-system-x86 qemu-utils e2fsprogs
 
 # End-to-end tests on a real local lab (root; skipped where a lab cannot run).
 e2e:

@@ -19,6 +19,8 @@ import (
 const usage = `usage: kplay lab COMMAND [--name NAME] [--dir DIR] [ARGS]
 
   up [-n N]            boot N Debian hosts (default 3), write hosts.yaml, ssh_config, known_hosts
+     [--vm-nodes M]    plus M QEMU VMs after them (own kernel, cgroup v2; group node = the VMs)
+     [--vm-cpus C] [--vm-memory MIB]   per VM (default 2 and 2048)
   down                 remove every process, mount, namespace, link and cgroup of the lab
   status               hosts, addresses, state (running/stopped/partitioned/frozen), pids
   ssh HOST [CMD...]    ssh to a host with the lab's config (host keys verified)
@@ -26,7 +28,7 @@ const usage = `usage: kplay lab COMMAND [--name NAME] [--dir DIR] [ARGS]
   partition HOST       cut a host off the lab network; heal HOST puts it back
   crash HOST           SIGKILL every process of a host (power cut); start HOST boots it again
   freeze HOST          hang a host (cgroup freezer); thaw HOST lets it run on
-  base                 build the base image now (up builds it when missing)
+  base [--vm]          build the base image (with --vm: the VM image) now (up builds it when missing)
 
 up and base take --state DIR, the base image cache (default /var/lib/kplay-lab).
 
@@ -68,7 +70,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cmd == "up" || cmd == "base" {
 		fs.StringVar(&c.StateDir, "state", DefaultStateDir, "base image cache dir")
 	}
+	var vmImage bool
+	if cmd == "base" {
+		fs.BoolVar(&vmImage, "vm", false, "build the VM image instead of the nspawn base")
+	}
 	if cmd == "up" {
+		fs.IntVar(&c.VMNodes, "vm-nodes", 0, "number of QEMU VMs after the hosts")
+		fs.IntVar(&c.VMCPUs, "vm-cpus", 2, "vCPUs per VM")
+		fs.IntVar(&c.VMMemory, "vm-memory", 2048, "memory per VM in MiB")
 		fs.IntVar(&c.Hosts, "n", 3, "number of hosts")
 		fs.DurationVar(&c.BootTimeout, "timeout", 180*time.Second, "bound on waiting for the hosts' sshd")
 	}
@@ -76,6 +85,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOptions
 	}
 	c.Log = stdout
+	if vmImage {
+		cmd = "base-vm"
+	}
 	if err := dispatch(ctx, cmd, c, fs.Args(), stdout, stderr); err != nil {
 		var ex *exitCodeError
 		if errors.As(err, &ex) {
@@ -113,6 +125,12 @@ func dispatch(ctx context.Context, cmd string, c Config, rest []string, stdout, 
 		printStatus(l, stdout)
 		fmt.Fprintf(stdout, "ssh:  ssh -F %s h1\nrun:  kplay -i %s site.yaml\n", l.SSHConfig(), l.Inventory())
 		return nil
+	case "base-vm":
+		dir, err := EnsureVMImage(ctx, c)
+		if err == nil {
+			fmt.Fprintf(stdout, "vm image: %s\n", dir)
+		}
+		return err
 	case "base":
 		root, err := EnsureBase(ctx, c)
 		if err == nil {
@@ -177,9 +195,21 @@ func hostCommand(ctx context.Context, l *Lab, cmd string, rest []string, stdout,
 func printStatus(l *Lab, w io.Writer) {
 	fmt.Fprintf(w, "lab %s in %s, bridge %s %s/24\n", l.cfg.Name, l.cfg.Dir, l.plan.Bridge, l.plan.Gw)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tIP\tSTATE\tNSPAWN PID\tLAUNCHER PID")
+	if l.vm.Image == "" {
+		fmt.Fprintln(tw, "HOST\tIP\tSTATE\tNSPAWN PID\tLAUNCHER PID")
+	} else {
+		fmt.Fprintln(tw, "HOST\tIP\tSTATE\tNSPAWN PID\tLAUNCHER PID\tQEMU PID\tQEMU RSS")
+	}
 	for _, s := range l.Status() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.IP, s.State, pidStr(s.NspawnPid), pidStr(s.LauncherPid))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", s.Name, s.IP, s.State, pidStr(s.NspawnPid), pidStr(s.LauncherPid))
+		if l.vm.Image != "" {
+			rss := "-"
+			if mib, err := l.VMRSS(s.Name); err == nil {
+				rss = fmt.Sprintf("%d MiB", mib)
+			}
+			fmt.Fprintf(tw, "\t%s\t%s", pidStr(s.QemuPid), rss)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "inventory %s\n", l.Inventory())

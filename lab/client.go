@@ -89,11 +89,16 @@ func (l *Lab) inventoryYAML() string {
 	// The shipped lb-pair role needs a virtual IP: .250 of the lab's
 	// subnet is never given to a host.
 	fmt.Fprintf(&b, "    vip: %s\n  hosts:\n", strings.TrimSuffix(l.plan.Gw, ".1")+".250")
+	vms := 0
 	for _, h := range l.plan.Hosts {
-		fmt.Fprintf(&b, "    %s: {ansible_host: %s, ip: %s}\n", h.Name, h.IP, h.IP)
+		vm := ""
+		if h.VM {
+			vm, vms = ", lab_vm: true", vms+1
+		}
+		fmt.Fprintf(&b, "    %s: {ansible_host: %s, ip: %s%s}\n", h.Name, h.IP, h.IP, vm)
 	}
 	b.WriteString("  children:\n")
-	groups := Groups(len(l.plan.Hosts))
+	groups := GroupsVM(len(l.plan.Hosts)-vms, vms)
 	names := make([]string, 0, len(groups))
 	for g := range groups {
 		names = append(names, g)
@@ -141,6 +146,9 @@ func (l *Lab) waitHost(ctx context.Context, h Host) error {
 	var last error
 	for {
 		if last = sshTrue(ctx, h.IP, cc); last == nil {
+			if h.VM {
+				l.logVM(h)
+			}
 			return nil
 		}
 		select {

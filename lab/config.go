@@ -33,6 +33,12 @@ type Config struct {
 	Mirror      string        // Debian mirror, default from the apt sources
 	BootTimeout time.Duration // bound on waiting for every sshd, default 180s
 	Log         io.Writer     // progress lines, default io.Discard
+
+	// VMNodes adds that many QEMU VMs (own kernel, cgroup v2) after the
+	// nspawn hosts, for kubelet and a container runtime (vm.go).
+	VMNodes  int
+	VMCPUs   int // vCPUs per VM, default 2
+	VMMemory int // MiB per VM, default 2048
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,19}$`)
@@ -50,6 +56,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Hosts < 1 || c.Hosts > MaxHosts {
 		return c, fmt.Errorf("lab size %d: want 1 to %d hosts", c.Hosts, MaxHosts)
+	}
+	if err := c.vmDefaults(); err != nil {
+		return c, err
 	}
 	if c.StateDir == "" {
 		c.StateDir = DefaultStateDir
@@ -84,13 +93,14 @@ func subnetOf(name string) int {
 
 // Host is one lab host: its names and addresses, fixed for the lab's life.
 type Host struct {
-	Name    string `json:"name"`    // inventory and host name, "h1"
-	Index   int    `json:"index"`   // 1-based
-	IP      string `json:"ip"`      // address on the lab bridge
-	MAC     string `json:"mac"`     // fixed MAC of the guest's eth0
-	Netns   string `json:"netns"`   // network namespace, "lab-default-h1"
-	Veth    string `json:"veth"`    // machine end of the veth pair, on the bridge
-	Machine string `json:"machine"` // systemd-nspawn machine name
+	Name    string `json:"name"`         // inventory and host name, "h1"
+	Index   int    `json:"index"`        // 1-based
+	IP      string `json:"ip"`           // address on the lab bridge
+	MAC     string `json:"mac"`          // fixed MAC of the guest's eth0
+	Netns   string `json:"netns"`        // network namespace, "lab-default-h1"
+	Veth    string `json:"veth"`         // machine end of the veth pair, on the bridge
+	Machine string `json:"machine"`      // systemd-nspawn machine name (QEMU -name of a VM)
+	VM      bool   `json:"vm,omitempty"` // a QEMU VM: Veth is its tap, Netns is empty
 }
 
 // netPlan is the lab's network: bridge, its address and the hosts.
@@ -117,6 +127,31 @@ func planNet(name string, n int) netPlan {
 		})
 	}
 	return p
+}
+
+// planNetVM is planNet for n nspawn hosts followed by vms QEMU VMs, which
+// take the next names and addresses (h6, h7 after five hosts) and a tap
+// named like a veth.
+func planNetVM(name string, n, vms int) netPlan {
+	p := planNet(name, n+vms)
+	for i := n; i < n+vms; i++ {
+		p.Hosts[i].VM = true
+		p.Hosts[i].Netns = ""
+	}
+	return p
+}
+
+// GroupsVM is Groups for n nspawn hosts and vms VMs after them: with VMs,
+// node is the VMs (the hosts that can run kubelet) and nothing else.
+func GroupsVM(n, vms int) map[string][]int {
+	g := Groups(n)
+	if vms > 0 {
+		g["node"] = nil
+		for i := n + 1; i <= n+vms; i++ {
+			g["node"] = append(g["node"], i)
+		}
+	}
+	return g
 }
 
 // Groups assigns the shipped inventory groups for n hosts: etcd and master

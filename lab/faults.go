@@ -21,7 +21,12 @@ import (
 func (l *Lab) Down(ctx context.Context) error {
 	start := time.Now()
 	var errs []error
-	errs = append(errs, l.eachHost(func(h Host) error { return l.powerOff(ctx, h) }))
+	errs = append(errs, l.eachHost(func(h Host) error {
+		if h.VM { // its disk goes next: no clean halt needed
+			return l.vmPowerOff(ctx, h, false)
+		}
+		return l.powerOff(ctx, h)
+	}))
 	for _, h := range l.plan.Hosts {
 		errs = append(errs, removeTree(l.hostDir(h)))
 	}
@@ -70,7 +75,7 @@ func (l *Lab) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if l.nspawnPid(h) > 0 {
+	if l.mainPid(h) > 0 {
 		return fmt.Errorf("start host %s: already running", h.Name)
 	}
 	if err := l.powerOff(ctx, h); err != nil { // clear leftovers of a crash
@@ -107,6 +112,7 @@ type HostStatus struct {
 	State       string // running, stopped, partitioned or frozen
 	NspawnPid   int
 	LauncherPid int
+	QemuPid     int // a VM's QEMU
 }
 
 // Status reports each host's state and pids.
@@ -114,7 +120,10 @@ func (l *Lab) Status() []HostStatus {
 	var st []HostStatus
 	for _, h := range l.plan.Hosts {
 		s := HostStatus{Host: h, State: "stopped", NspawnPid: l.nspawnPid(h), LauncherPid: l.launcherPid(h)}
-		if s.NspawnPid > 0 {
+		if h.VM {
+			s.NspawnPid, s.LauncherPid, s.QemuPid = 0, 0, l.qemuPid(h)
+		}
+		if s.NspawnPid > 0 || s.QemuPid > 0 {
 			s.State = "running"
 			if !linkUp(h) {
 				s.State = "partitioned"

@@ -17,7 +17,7 @@ func (l *Lab) Crash(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if l.nspawnPid(h) == 0 {
+	if l.mainPid(h) == 0 {
 		return fmt.Errorf("crash host %s: not running", h.Name)
 	}
 	for _, r := range cgroupRoots() {

@@ -179,6 +179,9 @@ func (l *Lab) launcherPid(h Host) int {
 // launcher, then whatever is left in the host's cgroup; removes the cgroup,
 // nspawn's propagate dir and the host's network namespace.
 func (l *Lab) powerOff(ctx context.Context, h Host) error {
+	if h.VM {
+		return l.vmPowerOff(ctx, h, true)
+	}
 	hd := l.hostDir(h)
 	var errs []error
 	if pid := readPid(filepath.Join(hd, "nspawn.pid")); pid > 0 {

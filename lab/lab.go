@@ -21,6 +21,7 @@ type Lab struct {
 	plan netPlan
 	base string     // base image root (the overlay's lower dir)
 	key  ssh.Signer // lab key, authorized for root on every host
+	vm   vmSpec     // what the lab's VMs boot (vm.go); zero without VMs
 }
 
 // state is what lab.json in the lab dir holds.
@@ -31,6 +32,7 @@ type state struct {
 	Net   netPlan `json:"net"`
 	Up    string  `json:"up_at"`
 	Taken float64 `json:"up_seconds,omitempty"`
+	VM    *vmSpec `json:"vm,omitempty"`
 }
 
 // statePath is the lab's state file.
@@ -48,6 +50,11 @@ func Up(ctx context.Context, c Config) (*Lab, error) {
 	if err := checkTools(); err != nil {
 		return nil, err
 	}
+	if c.VMNodes > 0 {
+		if err := checkVMTools(); err != nil {
+			return nil, err
+		}
+	}
 	if old, err := Open(c.Dir); err == nil {
 		if old.anyRunning() {
 			return nil, fmt.Errorf("lab %s is already up in %s: run `kplay lab down` first", old.cfg.Name, c.Dir)
@@ -61,7 +68,14 @@ func Up(ctx context.Context, c Config) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{cfg: c, plan: planNet(c.Name, c.Hosts), base: base}
+	l := &Lab{cfg: c, plan: planNetVM(c.Name, c.Hosts, c.VMNodes), base: base}
+	if c.VMNodes > 0 {
+		img, err := ensureVMImage(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		l.vm = vmSpec{Image: img, CPUs: c.VMCPUs, Memory: c.VMMemory}
+	}
 	if err := checkBridgeAddr(l.plan); err != nil {
 		return nil, err
 	}
@@ -72,7 +86,7 @@ func Up(ctx context.Context, c Config) (*Lab, error) {
 		return nil, errors.Join(err, l.Down(context.WithoutCancel(ctx)))
 	}
 	l.saveState(time.Since(start).Seconds())
-	fmt.Fprintf(c.Log, "lab %s: %d hosts up in %.1fs; inventory %s\n", c.Name, c.Hosts, time.Since(start).Seconds(), l.Inventory())
+	fmt.Fprintf(c.Log, "lab %s: %d hosts up in %.1fs; inventory %s\n", c.Name, len(l.plan.Hosts), time.Since(start).Seconds(), l.Inventory())
 	return l, nil
 }
 
@@ -119,6 +133,9 @@ func (l *Lab) prepare() error {
 func (l *Lab) saveState(took float64) error {
 	s := state{Name: l.cfg.Name, Dir: l.cfg.Dir, Base: l.base, Net: l.plan,
 		Up: time.Now().UTC().Format(time.RFC3339), Taken: took}
+	if l.vm.Image != "" {
+		s.VM = &l.vm
+	}
 	data, _ := json.MarshalIndent(s, "", "  ")
 	return writeFile(statePath(l.cfg.Dir), append(data, '\n'), 0o644)
 }
@@ -133,11 +150,21 @@ func Open(dir string) (*Lab, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("open lab %s: %w", statePath(dir), err)
 	}
-	c, err := Config{Name: s.Name, Dir: s.Dir, Hosts: len(s.Net.Hosts)}.withDefaults()
+	vms := 0
+	for _, h := range s.Net.Hosts {
+		if h.VM {
+			vms++
+		}
+	}
+	c, err := Config{Name: s.Name, Dir: s.Dir, Hosts: len(s.Net.Hosts) - vms, VMNodes: vms}.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("open lab %s: %w", dir, err)
 	}
 	l := &Lab{cfg: c, plan: s.Net, base: s.Base}
+	if s.VM != nil {
+		l.vm = *s.VM
+		l.cfg.VMCPUs, l.cfg.VMMemory = s.VM.CPUs, s.VM.Memory
+	}
 	if k, err := os.ReadFile(l.KeyFile()); err == nil {
 		l.key, _ = ssh.ParsePrivateKey(k)
 	}
@@ -151,6 +178,13 @@ func (l *Lab) boot(ctx context.Context) error {
 		return err
 	}
 	if err := l.eachHost(func(h Host) error {
+		if h.VM {
+			os.Remove(l.consoleLog(h))
+			if err := l.vmPrepare(ctx, h); err != nil {
+				return err
+			}
+			return l.powerOn(ctx, h)
+		}
 		if err := removeTree(l.hostDir(h)); err != nil {
 			return err
 		}
@@ -171,6 +205,9 @@ func (l *Lab) boot(ctx context.Context) error {
 
 // powerOn gives a host a fresh namespace, mounts its root and boots it.
 func (l *Lab) powerOn(ctx context.Context, h Host) error {
+	if h.VM {
+		return l.vmPowerOn(ctx, h)
+	}
 	if _, err := l.mountHost(h); err != nil {
 		return err
 	}
@@ -209,7 +246,7 @@ func joinErrs(op string, errs []error) error {
 // anyRunning says whether any host of the lab has a live nspawn or launcher.
 func (l *Lab) anyRunning() bool {
 	for _, h := range l.plan.Hosts {
-		if l.nspawnPid(h) > 0 || l.launcherPid(h) > 0 {
+		if l.mainPid(h) > 0 || l.launcherPid(h) > 0 {
 			return true
 		}
 	}

@@ -22,7 +22,7 @@ func leftovers(t *testing.T, l *lab.Lab, pids []int) []string {
 	}
 	bridge, _ := l.Bridge()
 	for _, h := range l.Hosts() {
-		if strings.Contains(string(ns), h.Netns) {
+		if h.Netns != "" && strings.Contains(string(ns), h.Netns) {
 			left = append(left, "netns "+h.Netns)
 		}
 		for _, p := range []string{"/sys/class/net/" + h.Veth, "/run/systemd/nspawn/propagate/" + h.Machine,

@@ -121,3 +121,59 @@ func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", p)
 	return len(p), nil
 }
+
+// AvailableVM says why this machine cannot run lab VMs, or nil if it can:
+// what Available needs, plus QEMU and qemu-img, and either a cached VM image
+// or debootstrap and mkfs.ext4 to build one.
+func AvailableVM() error {
+	if err := Available(); err != nil {
+		return err
+	}
+	for _, t := range []string{"qemu-system-x86_64", "qemu-img"} {
+		if _, err := exec.LookPath(t); err != nil {
+			return fmt.Errorf("%s not found (make lab-deps)", t)
+		}
+	}
+	if lab.VMImageCached("") {
+		return nil
+	}
+	for _, t := range []string{"debootstrap", "mkfs.ext4"} {
+		if _, err := exec.LookPath(t); err != nil {
+			return fmt.Errorf("no cached vm image and no %s (make lab-deps)", t)
+		}
+	}
+	return mirrorReachable(lab.DetectMirror())
+}
+
+// SkipVM skips t unless lab tests are asked for and lab VMs can run here.
+func SkipVM(t testing.TB) {
+	t.Helper()
+	Skip(t)
+	if err := AvailableVM(); err != nil {
+		t.Skipf("lab vm test: this machine cannot run lab VMs: %v", err)
+	}
+}
+
+// StartVM brings up a lab of n nspawn hosts plus vms QEMU VMs (group node
+// = the VMs) in a temp dir for t and registers its teardown; it skips t
+// where VMs cannot run. VMs boot in software emulation: allow minutes.
+func StartVM(t testing.TB, n, vms int) *lab.Lab {
+	t.Helper()
+	SkipVM(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	l, err := lab.Up(ctx, lab.Config{Name: freeName("v"), Hosts: n, VMNodes: vms, Dir: dir,
+		BootTimeout: 10 * time.Minute, Log: logWriter{t}})
+	if err != nil {
+		t.Fatalf("lab up with %d vms: %v", vms, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := l.Down(ctx); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+	})
+	return l
+}
