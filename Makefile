@@ -85,3 +85,16 @@ diff:
 .PHONY: k8s-images
 k8s-images:
 	./scripts/images-build.sh
+
+# Kubernetes binaries of kube_version (scripts/k8s-build.sh: built from the
+# Go module proxy into $KPLAY_ARTIFACTS/kubernetes/<version>/bin with
+# SHA256SUMS; a finished build is reused).
+.PHONY: k8s-artifacts
+k8s-artifacts:
+	./scripts/k8s-build.sh
+
+# The Kubernetes roles' lab tests (e2e/k8s/: master, node, addons; root,
+# minutes of CPU each), after the binaries exist.
+.PHONY: e2e-k8s
+e2e-k8s: k8s-artifacts
+	KPLAY_E2E=1 KPLAY_K8S=1 $(GO) test -count=1 -timeout 45m -v ./e2e/k8s/...
