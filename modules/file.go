@@ -51,16 +51,8 @@ func (File) Run(ctx context.Context, req *Request) (Result, error) {
 	if a.State == "link" && !a.Force && a.Src != "" {
 		// The link and its source are looked at in one round trip, which
 		// also makes a new link when nothing is in its way.
-		var fi, src FileInfo
-		var res Result
-		var made bool
-		var err error
-		if req.Check {
-			fi, src, err = statTwo(ctx, req.Conn, a.Path, linkSource(a))
-		} else {
-			fi, src, res, made, err = statTwoOrLink(ctx, req, a)
-		}
-		if err == nil && !made {
+		fi, src, res, done, err := statTwoOrLink(ctx, req, a)
+		if err == nil && !done {
 			res, err = fileLinkWith(ctx, req, a, fi, &src)
 		}
 		return withPathState(res, err, a.Path, a.State)

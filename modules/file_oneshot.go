@@ -81,26 +81,41 @@ func statOrMkdirScript(p string, attrs Attrs) string {
 	return b.String()
 }
 
-// linkedMarker is statTwoOrLink's output when it made the link.
-const linkedMarker = "kplay-linked\n"
+// Markers of statTwoOrLink's output.
+const (
+	linkedMarker = "kplay-linked\n"
+	sameMarker   = "kplay-same\n"
+)
 
-// statTwoOrLink makes the link at once when nothing is at a.Path and its
-// source exists (the common first run: one round trip); otherwise it stats
-// both as statTwo does and made is false. a.Src is set and a.Force is not.
-func statTwoOrLink(ctx context.Context, req *Request, a FileArgs) (fi, src FileInfo, res Result, made bool, err error) {
+// statTwoOrLink settles the two common cases of state=link in the round
+// trip that looks: a link already pointing at a.Src (nothing to do), and,
+// outside check mode, nothing at a.Path while its source exists (the link
+// is made). Otherwise it stats both (statTwoScript) and done is false.
+// a.Src is set and a.Force is not.
+func statTwoOrLink(ctx context.Context, req *Request, a FileArgs) (fi, src FileInfo, res Result, done bool, err error) {
 	tmp, err := tempName(a.Path)
 	if err != nil {
 		return fi, src, res, false, err
 	}
-	p, q := shell.Quote(a.Path), shell.Quote(tmp)
-	cmd := "if ! { [ -e " + p + " ] || [ -L " + p + " ]; } && [ -e " + shell.Quote(linkSource(a)) + " ]; then\n" +
-		"ln -s -- " + shell.Quote(a.Src) + " " + q + " && mv -Tf -- " + q + " " + p + " || { rm -f -- " + q + "; exit 1; }\n" +
-		"echo " + strings.TrimSpace(linkedMarker) + "; exit 0\nfi\n" + statTwoScript(a.Path, linkSource(a))
+	p, q, s := shell.Quote(a.Path), shell.Quote(tmp), shell.Quote(a.Src)
+	var b strings.Builder
+	// $(...) drops trailing newlines: a target ending in one is never
+	// "same" here and goes the long way, which compares exactly.
+	b.WriteString("if [ -L " + p + " ] && [ \"$(readlink -- " + p + ")\" = " + s + " ]; then echo " + strings.TrimSpace(sameMarker) + "; exit 0; fi\n")
+	if !req.Check {
+		b.WriteString("if ! { [ -e " + p + " ] || [ -L " + p + " ]; } && [ -e " + shell.Quote(linkSource(a)) + " ]; then\n" +
+			"ln -s -- " + s + " " + p + " 2>/dev/null || { ln -s -- " + s + " " + q + " && mv -Tf -- " + q + " " + p + " || { rm -f -- " + q + "; exit 1; }; }\n" +
+			"echo " + strings.TrimSpace(linkedMarker) + "; exit 0\nfi\n")
+	}
+	b.WriteString(statTwoScript(a.Path, linkSource(a)))
 	var out, errb bytes.Buffer
-	if err := req.Conn.Exec(ctx, cmd, nil, &out, &errb); err != nil {
+	if err := req.Conn.Exec(ctx, b.String(), nil, &out, &errb); err != nil {
 		return fi, src, res, false, execErr("link", a.Path, err, &errb)
 	}
-	if out.String() == linkedMarker {
+	switch out.String() {
+	case sameMarker:
+		return fi, src, Result{}, true, nil
+	case linkedMarker:
 		res = Result{Changed: true, Msg: "link created", Changes: []Change{fileChange(FileInfo{Path: a.Path}, "created")}}
 		if req.Diff {
 			res.Diff = []Diff{{Path: a.Path, Before: "absent\n", After: "link -> " + a.Src + "\n"}}
@@ -111,18 +126,8 @@ func statTwoOrLink(ctx context.Context, req *Request, a FileArgs) (fi, src FileI
 	return fi, src, res, false, err
 }
 
-// statTwo stats p (a link is reported as a link) and src (followed) in
-// one round trip.
-func statTwo(ctx context.Context, c Conn, p, src string) (FileInfo, FileInfo, error) {
-	var out, errb bytes.Buffer
-	if err := c.Exec(ctx, statTwoScript(p, src), nil, &out, &errb); err != nil {
-		return FileInfo{}, FileInfo{}, execErr("stat", p+" and "+src, err, &errb)
-	}
-	return parseStatTwo(p, src, out.String())
-}
-
 // statTwoSep separates the two stats of statTwoScript (no path holds a
-// NUL).
+// NUL): p as it is (a link as a link), then src followed.
 const statTwoSep = "\x00kplay-next\x00"
 
 func statTwoScript(p, src string) string {

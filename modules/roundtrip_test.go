@@ -62,6 +62,8 @@ func TestRoundTrips(t *testing.T) {
 		{"link check", File{}, map[string]any{"path": link, "src": src, "state": "link"}, true, 1, true},
 		{"link new", File{}, map[string]any{"path": link, "src": src, "state": "link"}, false, 1, true},
 		{"link again", File{}, map[string]any{"path": link, "src": src, "state": "link"}, false, 1, false},
+		{"link check again", File{}, map[string]any{"path": link, "src": src, "state": "link"}, true, 1, false},
+		{"link elsewhere", File{}, map[string]any{"path": link, "src": env, "state": "link"}, false, 2, true},
 		{"creates runs", Shell{}, map[string]any{"_raw_params": "echo hi > " + shellWord(made), "creates": made}, false, 1, true},
 		{"creates skips", Shell{}, map[string]any{"_raw_params": "exit 3", "creates": made}, false, 1, false},
 	}
