@@ -61,7 +61,7 @@ fi
 	case c.Backup != "" && strings.HasSuffix(c.Backup, ".tar"):
 		b.WriteString(`if [ ! -d "$p" ]; then
   echo changed; [ -n "$dry" ] && exit 0
-  save modified; rm -f -- "$p"; mkdir -p -- "$p" && tar -x -p -f "$b" -C "$p" || exit 1
+  save modified; rm -f -- "$p"; mkdir -p -- "$p" && tar --no-unquote -x -p -f "$b" -C "$p" || exit 1
 fi
 `)
 	case c.Backup != "":

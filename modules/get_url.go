@@ -2,6 +2,7 @@ package modules
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -15,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kplay/kplay/shell"
 )
@@ -293,6 +295,14 @@ func getRemote(ctx context.Context, req *Request, a GetURLArgs, hr httpRequest, 
 		o.BackupSuffix = backupSuffix(req)
 	}
 	out, err := download(ctx, req.Conn, hr, dest, tmp, alg, want, o)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted: the rename may have happened before the script was
+		// ended. If the download is in place, report the change so the
+		// journal has it, as copy does.
+		if b, ok := downloadLanded(ctx, req, dest, alg, cmp.Or(out.sum, want), fi); ok {
+			out, err = downloaded{sum: cmp.Or(out.sum, want), backup: b}, nil
+		}
+	}
 	if err != nil || out.failed != "" {
 		return Result{Failed: err == nil, Msg: out.failed, Data: res.Data}, err
 	}
@@ -349,7 +359,9 @@ func download(ctx context.Context, c Conn, hr httpRequest, dest, tmp, alg, want 
 	b.WriteString(`mv -f -- "$t" "$d" || exit 1` + "\n")
 	var out, errb bytes.Buffer
 	err := c.Exec(ctx, b.String(), bytes.NewReader(stdin), &out, &errb)
-	got := downloaded{backup: strings.TrimSpace(backupFrom(&out))}
+	// The backup's name ends the output, followed by echo's newline (a
+	// name may itself end in blanks).
+	got := downloaded{backup: strings.TrimSuffix(backupFrom(&out), "\n")}
 	for _, line := range strings.Split(out.String(), "\n") {
 		if s, ok := strings.CutPrefix(line, "kplay-sum "); ok {
 			got.sum = s
@@ -371,4 +383,31 @@ func download(ctx context.Context, c Conn, hr httpRequest, dest, tmp, alg, want 
 		return got, nil
 	}
 	return got, execErr("download to", dest, err, &errb)
+}
+
+// downloadLanded tells, after a download was interrupted, whether dest now
+// holds it: its digest by alg differs from what dest held before (a
+// download left in its temp file never touches dest) and is sum when the
+// script printed it (or a checksum was asked for). It finds the backup
+// of the old file as landedAfterCancel does, with a fresh short deadline.
+func downloadLanded(ctx context.Context, req *Request, dest, alg, sum string, before FileInfo) (string, bool) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now, err := StatWith(lctx, req.Conn, dest, StatOptions{Checksum: true, Algorithm: alg})
+	switch {
+	case err != nil || !now.Exists || now.Kind != "file":
+		return "", false
+	case sum != "" && now.Checksum != sum:
+		return "", false
+	case before.Exists && now.Checksum == before.Checksum:
+		return "", false // the script leaves an equal dest alone
+	case !before.Exists:
+		return "", true
+	}
+	if alg != "" && alg != "sha256" {
+		if now, err = StatWith(lctx, req.Conn, dest, StatOptions{Checksum: true}); err != nil {
+			return "", true
+		}
+	}
+	return landedAfterCancel(ctx, req, dest, now.Checksum, true)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kplay/kplay/shell"
@@ -71,7 +72,7 @@ func (a *SysctlArgs) normalize() error {
 	default:
 		return fmt.Errorf("parameter \"state\": %q is not one of present, absent", a.State)
 	}
-	if a.Name = strings.TrimSpace(a.Name); a.Name == "" || strings.ContainsAny(a.Name, "= \t\n") {
+	if a.Name = strings.TrimSpace(a.Name); a.Name == "" || strings.ContainsAny(a.Name, "= \t\n\x00") || climbs(a.Name) {
 		return fmt.Errorf("parameter \"name\": %q is not a sysctl key", a.Name)
 	}
 	a.Value = normSpace(a.Value)
@@ -91,6 +92,12 @@ func (a *SysctlArgs) normalize() error {
 		a.SysctlFile = "/etc/sysctl.conf"
 	}
 	return nil
+}
+
+// climbs tells whether a key would name a file outside /proc/sys (a
+// leading slash or a ".." component).
+func climbs(key string) bool {
+	return strings.HasPrefix(key, "/") || slices.Contains(strings.Split(key, "/"), "..")
 }
 
 // normSpace collapses runs of blanks to one space and trims the ends.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kplay/kplay/shell"
 )
@@ -311,7 +312,9 @@ func applyUnarchive(ctx context.Context, req *Request, a UnarchiveArgs, ar archi
 		res.Changes = append(res.Changes, Change{Kind: KindFile, Path: path.Join(a.Dest, n), Action: "created"})
 	}
 	if p.extract {
-		if out, err := ar.extract(ctx, req, a); err != nil {
+		if out, err := ar.extract(ctx, req, a); err != nil && ctx.Err() != nil {
+			return landedUnarchive(ctx, req, a, p, entries, res), nil
+		} else if err != nil {
 			return Result{}, err
 		} else if out != nil {
 			// What was backed up or partly extracted stays journaled.
@@ -328,14 +331,58 @@ func applyUnarchive(ctx context.Context, req *Request, a UnarchiveArgs, ar archi
 			names = append(names, e.name)
 		}
 	}
-	if err := setMemberAttrs(ctx, req.Conn, a, names); err != nil {
+	err = setMemberAttrs(ctx, req.Conn, a, names)
+	if err != nil && ctx.Err() == nil {
 		return Result{}, err
 	}
 	for n, s := range p.attrs {
 		res.Changes = append(res.Changes, Change{Kind: KindFile, Path: path.Join(a.Dest, n), Action: "attrs", Existed: true,
 			OldMode: s.mode, OldOwner: s.owner, OldGroup: s.group, OldKind: kindWord(s.kind)})
 	}
+	if err != nil {
+		// Interrupted while setting attributes: every member may have
+		// changed, so all of them stay journaled (resetting one that did
+		// not change is a no-op).
+		res.Failed, res.Msg = true, fmt.Sprintf("interrupted while setting attributes under %s: %v", a.Dest, err)
+	}
 	return res, nil
+}
+
+// landedUnarchive tells, after an extraction was interrupted, what it
+// changed: it stats the members again with a fresh short deadline and
+// keeps the journal entries of the paths that now exist (created) or
+// differ from before (overwritten). When the host cannot be asked, every
+// planned entry stays: undoing a change that did not happen is a no-op,
+// missing one is not. An extraction that finished before the interruption
+// is reported as done; else the result is failed, with what it changed.
+func landedUnarchive(ctx context.Context, req *Request, a UnarchiveArgs, p unarchivePlan, entries []arEntry, res Result) Result {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	res.Changed, res.Failed = true, true
+	res.Msg = fmt.Sprintf("interrupted while extracting into %s", a.Dest)
+	st, err := statEntries(lctx, req.Conn, a.Dest, entries)
+	if err != nil {
+		return res
+	}
+	kept := res.Changes[:0:0]
+	for _, c := range res.Changes {
+		n := strings.TrimPrefix(strings.TrimPrefix(c.Path, a.Dest), "/")
+		now, exists := st[n]
+		old := p.old[n]
+		switch {
+		case c.Action == "created" && exists,
+			c.Action == "modified" && (now.kind != old.kind || now.size != old.size || now.mtime != old.mtime):
+			kept = append(kept, c)
+		}
+	}
+	res.Changes = kept
+	if again, err := planUnarchive(entries, st, a); err == nil && !again.extract && len(again.attrs) == 0 {
+		res.Failed, res.Msg = false, fmt.Sprintf("%d path(s) created, %d overwritten (the answer was interrupted)", len(p.created), len(p.modified))
+	}
+	if len(kept) == 0 {
+		res.Changed = false
+	}
+	return res
 }
 
 func kindWord(k byte) string {
@@ -353,10 +400,16 @@ func backupMembers(ctx context.Context, req *Request, dest string, names []strin
 	for _, n := range names {
 		in.WriteString(n + "\x00")
 	}
-	suf := shell.Quote(backupSuffix(req))
-	cmd := "cd " + shell.Quote(dest) + " || exit 1\n" +
-		`tr '\0' '\n' | while IFS= read -r f; do b="$f"` + suf + `; n=0; while [ -e "$b" ] || [ -L "$b" ]; do n=$((n+1)); b="$f"` + suf + `.$n; done; ` +
-		`cp -P -p -- "$f" "$b" || exit 1; printf '%s\0%s\0' "$f" "$b"; done`
+	// Names go NUL-separated through xargs (they may hold newlines);
+	// numbered backups keep .kplay~ last, as backupCmd's.
+	stem, tail := backupSuffix(req), ""
+	if strings.HasSuffix(stem, ".kplay~") {
+		stem, tail = strings.TrimSuffix(stem, ".kplay~"), ".kplay~"
+	}
+	loop := `for f do b="$f$S$T"; n=0; while [ -e "$b" ] || [ -L "$b" ]; do n=$((n+1)); b="$f$S.$n$T"; done; ` +
+		`cp -P -p -- "$f" "$b" || exit 255; printf '%s\0%s\0' "$f" "$b"; done`
+	cmd := "cd " + shell.Quote(dest) + " || exit 1\nS=" + shell.Quote(stem) + " T=" + shell.Quote(tail) +
+		" xargs -0 -r sh -c " + shell.Quote(loop) + " sh"
 	var out, errb bytes.Buffer
 	if err := req.Conn.Exec(ctx, cmd, &in, &out, &errb); err != nil {
 		return nil, execErr("back up members under", dest, err, &errb)

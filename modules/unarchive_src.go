@@ -350,7 +350,9 @@ func (ar archiveSrc) extract(ctx context.Context, req *Request, a UnarchiveArgs)
 		}
 		cmd += " -d " + dest
 	} else {
-		cmd = "tar -x -f " + src + tarFlag(ar.format) + " -C " + dest + " " + shell.Join(a.ExtraOpts...)
+		// --no-unquote: GNU tar would otherwise read backslash escapes in
+		// the -C folder and the member names ("a\\b" is a\b to it).
+		cmd = "tar --no-unquote -x -f " + src + tarFlag(ar.format) + " -C " + dest + " " + shell.Join(a.ExtraOpts...)
 		for _, x := range a.Exclude {
 			cmd += " --exclude=" + shell.Quote(x)
 		}
