@@ -244,6 +244,16 @@ func (j *k8sJob) diff(ctx context.Context, c Conn) (bool, string, string, error)
 // present applies the manifest when kubectl diff or the stored manifest
 // says something would change.
 func (j *k8sJob) present(ctx context.Context, req *Request) (Result, error) {
+	if missing, err := j.noClusterYet(ctx, req); err != nil || missing {
+		if err != nil {
+			return Result{}, err
+		}
+		fr, err := j.storeManifest(ctx, req)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Changed: true, Diff: fr.Diff, Msg: "objects would be applied (kubectl or the kubeconfig is not on the host yet)"}, nil
+	}
 	changed, text, note, err := j.diff(ctx, req.Conn)
 	if err != nil {
 		return Result{}, err
@@ -326,6 +336,9 @@ func (j *k8sJob) storeManifest(ctx context.Context, req *Request) (Result, error
 // absent deletes the manifest's objects that exist and are not already
 // being deleted.
 func (j *k8sJob) absent(ctx context.Context, req *Request) (Result, error) {
+	if missing, err := j.noClusterYet(ctx, req); err != nil || missing {
+		return Result{Msg: "no cluster to delete from yet"}, err
+	}
 	live, err := j.liveObjects(ctx, req.Conn)
 	if err != nil {
 		return Result{}, err
@@ -369,6 +382,23 @@ func (j *k8sJob) absent(ctx context.Context, req *Request) (Result, error) {
 	}
 	res.Msg = "deleted " + strings.Join(names, ", ")
 	return res, nil
+}
+
+// noClusterYet is true in check mode when kubectl or the kubeconfig is not
+// on the host: an earlier play of the same run would install them (the
+// master role), so the cluster cannot be asked and the apply is predicted.
+// Outside check mode a missing kubectl is an error of the diff.
+func (j *k8sJob) noClusterYet(ctx context.Context, req *Request) (bool, error) {
+	if !req.Check {
+		return false, nil
+	}
+	cmd := "test -x " + shell.Quote(j.a.Kubectl) + " && test -r " + shell.Quote(j.a.Kubeconfig)
+	err := req.Conn.Exec(ctx, cmd, nil, nil, nil)
+	rc := ExitCode(err)
+	if rc < 0 {
+		return false, fmt.Errorf("k8s_apply %s: look for kubectl: %w", j.dest, err)
+	}
+	return rc != 0, nil
 }
 
 func joinNote(msg, note string) string {

@@ -85,11 +85,12 @@ func fakeCluster(t *testing.T) (string, string) {
 	d := t.TempDir()
 	script := filepath.Join(d, "kubectl")
 	writeFile(t, script, strings.ReplaceAll(fakeKubectl, "%DIR%", d), 0o755)
+	writeFile(t, filepath.Join(d, "admin.conf"), "fake\n", 0o600)
 	return d, script
 }
 
 func k8sReq(kubectl, dest, color string, extra map[string]any) *Request {
-	args := map[string]any{"src": "demo.yaml", "dest": dest, "kubectl": kubectl, "kubeconfig": "/k/admin.conf"}
+	args := map[string]any{"src": "demo.yaml", "dest": dest, "kubectl": kubectl, "kubeconfig": filepath.Join(filepath.Dir(kubectl), "admin.conf")}
 	for k, v := range extra {
 		args[k] = v
 	}
@@ -121,7 +122,7 @@ func TestK8sApplyContract(t *testing.T) {
 		t.Errorf("stored manifest %q mode %s", readString(t, dest), modeOf(t, dest))
 	}
 	calls := readString(t, filepath.Join(fake, "calls"))
-	for _, want := range []string{"--kubeconfig /k/admin.conf apply --server-side --field-manager=kplay -f " + dest,
+	for _, want := range []string{"--kubeconfig " + filepath.Join(fake, "admin.conf") + " apply --server-side --field-manager=kplay -f " + dest,
 		"diff --server-side --field-manager=kplay -f -"} {
 		if !strings.Contains(calls, want) {
 			t.Errorf("calls %q lack %q", calls, want)
@@ -241,7 +242,7 @@ func TestK8sApplyFailures(t *testing.T) {
 	// A namespace the manifest creates is not an error: the dry run cannot see it.
 	writeFile(t, filepath.Join(fake, "diff_error"), "Error from server (NotFound): namespaces \"demo\" not found\n", 0o644)
 	ns := "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\n" + strings.ReplaceAll(demoManifest, "%C%", "red")
-	req := newReq(map[string]any{"definition": ns, "dest": dest, "kubectl": kubectl}, nil, nil)
+	req := newReq(map[string]any{"definition": ns, "dest": dest, "kubectl": kubectl, "kubeconfig": filepath.Join(fake, "admin.conf")}, nil, nil)
 	req.Check = true
 	if r, err := (K8sApply{}).Run(t.Context(), req); err != nil || !r.Changed || !strings.Contains(r.Msg, "namespace demo is created by this manifest") {
 		t.Errorf("check with a new namespace: %+v, %v", r, err)
@@ -323,5 +324,32 @@ func TestParseKubectlDiffTwoObjectsTwoHunks(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("diff %d: got %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// In check mode, a host without kubectl or the kubeconfig yet (an earlier
+// play of the run installs them) gets the apply predicted, and nothing to
+// delete; outside check mode that is an error.
+func TestK8sApplyCheckBeforeTheClusterExists(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "addons", "demo.yaml")
+	missing := filepath.Join(dir, "no-kubectl")
+	req := k8sReq(missing, dest, "red", nil)
+	req.Check = true
+	r := runModule(t, K8sApply{}, req)
+	if !r.Changed || !strings.Contains(r.Msg, "not on the host yet") || len(r.Changes) != 0 {
+		t.Errorf("check: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Dir(dest)); !os.IsNotExist(err) {
+		t.Errorf("check mode created %s: %v", filepath.Dir(dest), err)
+	}
+	req = k8sReq(missing, dest, "red", map[string]any{"state": "absent"})
+	req.Check = true
+	if r := runModule(t, K8sApply{}, req); r.Changed {
+		t.Errorf("check absent: %+v", r)
+	}
+	_, err := K8sApply{}.Run(t.Context(), k8sReq(missing, dest, "red", nil))
+	if err == nil || !strings.Contains(err.Error(), "kubectl diff: rc 127") {
+		t.Errorf("real run without kubectl: %v", err)
 	}
 }
