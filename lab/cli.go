@@ -79,7 +79,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.IntVar(&c.VMCPUs, "vm-cpus", 2, "vCPUs per VM")
 		fs.IntVar(&c.VMMemory, "vm-memory", 2048, "memory per VM in MiB")
 		fs.IntVar(&c.Hosts, "n", 3, "number of hosts")
-		fs.DurationVar(&c.BootTimeout, "timeout", 180*time.Second, "bound on waiting for the hosts' sshd")
+		fs.DurationVar(&c.BootTimeout, "timeout", 0, "bound on waiting for the hosts' sshd (default 3m, 10m with VMs)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitOptions

@@ -145,7 +145,13 @@ func (l *Lab) waitHost(ctx context.Context, h Host) error {
 		HostKeyCallback: ssh.FixedHostKey(pub), Timeout: 3 * time.Second}
 	var last error
 	for {
-		if last = sshTrue(ctx, h.IP, cc); last == nil {
+		// A software-emulated VM is slow to answer: each attempt costs it
+		// an sshd process, so give an attempt longer and retry less often.
+		limit, pause := 10*time.Second, 250*time.Millisecond
+		if h.VM {
+			limit, pause = time.Minute, 2*time.Second
+		}
+		if last = sshTrue(ctx, h.IP, cc, limit); last == nil {
 			if h.VM {
 				l.logVM(h)
 			}
@@ -155,19 +161,19 @@ func (l *Lab) waitHost(ctx context.Context, h Host) error {
 		case <-ctx.Done():
 			return fmt.Errorf("host %s (%s): sshd not answering after %s (see %s): %w",
 				h.Name, h.IP, l.cfg.BootTimeout, l.consoleLog(h), last)
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(pause):
 		}
 	}
 }
 
-// sshTrue logs in to ip:22 and runs `true`.
-func sshTrue(ctx context.Context, ip string, cc *ssh.ClientConfig) error {
+// sshTrue logs in to ip:22 and runs `true`, all within limit.
+func sshTrue(ctx context.Context, ip string, cc *ssh.ClientConfig, limit time.Duration) error {
 	d := net.Dialer{Timeout: cc.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip, "22"))
 	if err != nil {
 		return err
 	}
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn.SetDeadline(time.Now().Add(limit))
 	c, chans, reqs, err := ssh.NewClientConn(conn, ip, cc)
 	if err != nil {
 		conn.Close()

@@ -31,7 +31,7 @@ type Config struct {
 	Dir         string        // lab directory, default StateDir/Name
 	StateDir    string        // base image cache root, default DefaultStateDir
 	Mirror      string        // Debian mirror, default from the apt sources
-	BootTimeout time.Duration // bound on waiting for every sshd, default 180s
+	BootTimeout time.Duration // bound on waiting for every sshd, default 180s (10m with VMs)
 	Log         io.Writer     // progress lines, default io.Discard
 
 	// VMNodes adds that many QEMU VMs (own kernel, cgroup v2) after the
@@ -73,6 +73,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.Dir = dir
 	if c.BootTimeout == 0 {
 		c.BootTimeout = 180 * time.Second
+		if c.VMNodes > 0 { // software-emulated VMs on a busy machine take minutes
+			c.BootTimeout = 10 * time.Minute
+		}
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
