@@ -104,12 +104,37 @@ gobin "$COREDNS_VERSION" "coredns-$COREDNS_VERSION" "github.com/coredns/coredns@
 pack -ref "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" -out "$OUT/coredns_$COREDNS_VERSION.tar" \
 	-file "/coredns=$CACHE/coredns-$COREDNS_VERSION/coredns:0755" -entrypoint /coredns
 
-# flannel: flanneld needs iptables and ip6tables (it cleans up the backend it
-# does not use, fatally) and nft; taken from this Debian machine with their
-# libraries and xtables extensions.
-LDX="-X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" \
-	gobin "$FLANNEL_VERSION" "flannel-$FLANNEL_VERSION" "github.com/flannel-io/flannel@$FLANNEL_VERSION" \
-	"github.com/flannel-io/flannel/cmd/install_conf@$FLANNEL_VERSION"
+# flannel: built from its module source with two backends left out at
+# build time: tencentvpc (its SDK module tencentcloud/vpc is not served by
+# the module proxy) and udp (needs cgo). vxlan, host-gw, ipip, ipsec,
+# wireguard, extension and alloc stay. flanneld needs iptables and ip6tables
+# (it cleans up the backend it does not use, fatally) and nft; taken from
+# this Debian machine with their libraries and xtables extensions.
+flannel_build() {
+	local dir=$CACHE/flannel-$FLANNEL_VERSION src
+	[ -x "$dir/flannel" ] && [ -x "$dir/install_conf" ] && return 0
+	echo "building flanneld $FLANNEL_VERSION (without the tencentvpc and udp backends)"
+	src=$(GOFLAGS=-mod=mod "$GO" mod download -json "github.com/flannel-io/flannel@$FLANNEL_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -d "$src" ] || { echo "images-build: flannel $FLANNEL_VERSION: no module source" >&2; exit 1; }
+	mkdir -p "$dir"
+	rm -rf "$dir/src"
+	cp -r "$src" "$dir/src"
+	chmod -R u+w "$dir/src"
+	(
+		cd "$dir/src"
+		sed -i -e '/pkg\/backend\/tencentvpc"/d' -e '/pkg\/backend\/udp"/d' main.go
+		rm -rf pkg/backend/tencentvpc
+		"$GO" mod edit -droprequire github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc \
+			-droprequire github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common
+		export CGO_ENABLED=0 GOFLAGS=-mod=mod
+		"$GO" build -trimpath -ldflags "-s -w -X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" -o "$dir/.flannel.tmp" .
+		"$GO" build -trimpath -ldflags "-s -w" -o "$dir/.install_conf.tmp" ./cmd/install_conf
+	)
+	mv "$dir/.flannel.tmp" "$dir/flannel"
+	mv "$dir/.install_conf.tmp" "$dir/install_conf"
+	rm -rf "$dir/src"
+}
+flannel_build
 xtdir=/usr/lib/x86_64-linux-gnu/xtables
 mapfile -t nfargs < <(hostfiles /usr/sbin/nft /usr/sbin/xtables-nft-multi "$xtdir"/*.so)
 links=()
