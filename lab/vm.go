@@ -161,6 +161,9 @@ func (l *Lab) qemuPid(h Host) int {
 func (l *Lab) vmPowerOff(ctx context.Context, h Host, clean bool) error {
 	var errs []error
 	want := []string{qemuBin, "file=" + l.vmFile(h, "disk.qcow2") + ","}
+	if f := l.freezeFile(h); f != "" { // a frozen QEMU handles no signal
+		os.WriteFile(f, []byte("0"), 0o644)
+	}
 	if pid := l.qemuPid(h); pid > 0 {
 		if clean && qmpCommand(l.vmFile(h, "qmp.sock"), "system_powerdown") == nil {
 			waitGone(pid, time.Minute, want...)
