@@ -19,6 +19,9 @@ type Local struct {
 
 // Exec implements Conn.
 func (l *Local) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if err := CheckCommand(cmd); err != nil {
+		return err
+	}
 	c := exec.Command("sh", "-c", cmd)
 	c.Env = l.Env
 	c.Stdout = stdout

@@ -43,6 +43,9 @@ func (s *SSH) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := CheckCommand(cmd); err != nil {
+		return err
+	}
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Conn runs commands on one host. Exec runs cmd with sh -c on the host,
@@ -73,3 +74,24 @@ func (e *unreachableError) Error() string {
 }
 
 func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }
+
+// MaxCommand is the longest command line Exec accepts: the host runs it
+// as the one argument of sh -c, and Linux takes at most 128 KiB (with its
+// terminating NUL) in one argument. A longer one sent over SSH would not
+// even start: OpenSSH drops the whole connection on an exec request over
+// 256 KiB, which would look like an unreachable host.
+const MaxCommand = 128<<10 - 1
+
+// CheckCommand refuses, with a plain error (the host stays reachable), a
+// command line no host can run: one holding a NUL byte (no C string can
+// carry it; sshd would cut the command there) or one over MaxCommand.
+// Large values belong in stdin or a file (copy content:), not inline.
+func CheckCommand(cmd string) error {
+	if strings.IndexByte(cmd, 0) >= 0 {
+		return errors.New("command holds a NUL byte, which no command line can carry")
+	}
+	if len(cmd) > MaxCommand {
+		return fmt.Errorf("command line of %d bytes is over the %d a host takes in one argument; pass large values through a file or stdin", len(cmd), MaxCommand)
+	}
+	return nil
+}
