@@ -21,10 +21,12 @@ const vridTask = "lb-pair | vrid not used by a foreign VRRP router"
 // (not an lb host) with a multicast instance for our vrid 51 stops
 // site.yaml in the preflight play, with --check too, naming h3's address
 // and the vrid, before any host is changed; the foreign instance on vrid
-// 61 lets site.yaml pass (up to the lb-pair play: the master, node and addons plays need
-// Kubernetes artifacts and are skipped by tag); a re-run with our own keepalived
-// on h1, h2 running finds no conflict, and the BACKUP's probe lists the
-// unicast adverts of our MASTER (the VIP holder; a BACKUP sends none). The probe runs kplay's own listener here (lab
+// 61 lets site.yaml pass (up to the lb-pair play: the master, node and
+// addons plays need Kubernetes artifacts and are skipped by tag); a re-run
+// with our own keepalived on h1, h2 running finds no conflict, and the
+// BACKUP's probe lists the unicast adverts of our MASTER (the VIP holder;
+// a BACKUP sends none); a foreign unicast instance on vrid 51 with h1, h2
+// as peers only warns. The probe runs kplay's own listener here (lab
 // hosts have no tcpdump).
 func TestE2EVridConflict(t *testing.T) {
 	labtest.Skip(t)
@@ -32,11 +34,12 @@ func TestE2EVridConflict(t *testing.T) {
 	l := startNamedLab(t, "vrid", 3)
 	work := t.TempDir()
 	vip := vipOf(l)
-	h3 := l.Hosts()[2].IP
+	foreignAddr := strings.TrimSuffix(vip, ".250") + ".240"
+	h1, h2, h3 := l.Hosts()[0].IP, l.Hosts()[1].IP, l.Hosts()[2].IP
 	args := []string{"-i", l.Inventory(), "site.yaml", "-e", "vip=" + vip, "--skip-tags", "master,node,addons",
 		"-e", "pki_local_dir=" + filepath.Join(work, "pki"), "-e", "lb_backend_port=2379"}
 
-	startForeignVRRP(t, l, "h3", 51, strings.TrimSuffix(vip, ".250")+".240")
+	startForeignVRRP(t, l, "h3", 51, foreignAddr, nil)
 	for _, mode := range []string{"run", "--check"} {
 		a := args
 		if mode == "--check" {
@@ -47,7 +50,7 @@ func TestE2EVridConflict(t *testing.T) {
 	}
 
 	stopForeignVRRP(t, l, "h3")
-	startForeignVRRP(t, l, "h3", 61, strings.TrimSuffix(vip, ".250")+".240")
+	startForeignVRRP(t, l, "h3", 61, foreignAddr, nil)
 	first := kplay(t, bin, work, args...)
 	first.mustSucceed(t, "site.yaml with the foreign router on vrid 61")
 	if msg := vridMsg(first, "h1"); !strings.Contains(msg, "vrid 51: no foreign VRRP router") || !strings.Contains(msg, h3+" vrid 61 (VRRPv2 multicast") {
@@ -70,6 +73,20 @@ func TestE2EVridConflict(t *testing.T) {
 		t.Errorf("re-run probe report on %s (BACKUP): %q, want no conflict and %s's unicast adverts for vrid 51 listed", backup, msg, master)
 	}
 	t.Logf("probe report on %s with our keepalived running: %s", backup, msg)
+
+	// A foreign unicast router on our vrid whose peers are h1, h2: a
+	// warning on both (its adverts reach them), the run goes on.
+	stopForeignVRRP(t, l, "h3")
+	startForeignVRRP(t, l, "h3", 51, foreignAddr, []string{h1, h2})
+	warned := kplay(t, bin, work, args...)
+	warned.mustSucceed(t, "site.yaml with a foreign unicast router on vrid 51")
+	for _, h := range []string{"h1", "h2"} {
+		want := "WARNING: vrid 51 is also used by a foreign unicast VRRP router on eth0 in 4 s (kplay probe): " + h3 + " vrid 51 (VRRPv2 unicast"
+		if msg := vridMsg(warned, h); !strings.Contains(msg, want) {
+			t.Errorf("probe report on %s: %q, want %q", h, msg, want)
+		}
+	}
+	t.Logf("with a foreign unicast router on vrid 51: %s", vridMsg(warned, "h1"))
 }
 
 // checkVridStop: the run failed in preflight on the lb hosts at the vrid
@@ -145,11 +162,15 @@ func startNamedLab(t *testing.T, name string, n int) *lab.Lab {
 const foreignPid = "/run/kplay-test-keepalived.pid"
 
 // startForeignVRRP starts a keepalived of its own on host (config file
-// written by the test, not the role's) with one multicast VRRP instance
-// for vrid holding addr, waits until it holds addr (it is advertising),
-// and registers its stop.
-func startForeignVRRP(t *testing.T, l *lab.Lab, host string, vrid int, addr string) {
+// written by the test, not the role's) with one VRRP instance for vrid
+// holding addr, multicast (or unicast to peers when given), waits until
+// it holds addr (it is advertising), and registers its stop.
+func startForeignVRRP(t *testing.T, l *lab.Lab, host string, vrid int, addr string, peers []string) {
 	t.Helper()
+	unicast := ""
+	if len(peers) > 0 {
+		unicast = fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", l.Hosts()[hostIndex(host)].IP, strings.Join(peers, "\n        "))
+	}
 	conf := fmt.Sprintf(`global_defs {
     router_id foreign
 }
@@ -163,11 +184,11 @@ vrrp_instance FOREIGN {
         auth_type PASS
         auth_pass foreign1
     }
-    virtual_ipaddress {
+%s    virtual_ipaddress {
         %s/32 dev eth0
     }
 }
-`, vrid, addr)
+`, vrid, unicast, addr)
 	mustSSH(t, l, host, "mkdir -p /etc/kplay-test && cat > /etc/kplay-test/foreign.conf <<'EOF'\n"+conf+"EOF\n"+
 		"keepalived --vrrp -f /etc/kplay-test/foreign.conf -p "+foreignPid+" -r /run/kplay-test-vrrp.pid")
 	t.Cleanup(func() { stopForeignVRRP(t, l, host) })

@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/kplay/kplay/internal/vrrpprobe"
@@ -87,11 +88,15 @@ func decodeVRRPProbe(args map[string]any) (VRRPProbeArgs, error) {
 		return a, fmt.Errorf("method %q is not auto, tcpdump or builtin", a.Method)
 	case a.AdvertInt < 1 || a.Seconds < 1 || a.Seconds > vrrpprobe.MaxSeconds:
 		return a, fmt.Errorf("advert_int %d and seconds %d must be positive, seconds at most %d", a.AdvertInt, a.Seconds, vrrpprobe.MaxSeconds)
-	case strings.ContainsAny(a.Interface, "/ \t\n") || a.Interface == "." || a.Interface == "..":
+	case !ifaceName.MatchString(a.Interface) || a.Interface == "." || a.Interface == "..":
 		return a, fmt.Errorf("interface %q is not an interface name", a.Interface)
 	}
 	return a, nil
 }
+
+// ifaceName is what Linux accepts as an interface name (at most 15
+// bytes, no slash, no white space), narrowed to the usual characters.
+var ifaceName = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,15}$`)
 
 func defaultStr(s, def string) string {
 	if s == "" {

@@ -58,8 +58,9 @@ func (m VRRPProbe) listen(ctx context.Context, c Conn, a VRRPProbeArgs) (probeRu
 
 // probeEnv checks the interface and reads uname and tcpdump's path.
 func probeEnv(ctx context.Context, c Conn, iface string) (hostEnv, error) {
-	script := fmt.Sprintf(`test -e /sys/class/net/%s || { echo "no interface %s on this host" >&2; exit 3; }
-echo "$(uname -s) $(uname -m)"; command -v tcpdump || true`, shell.Quote(iface), iface)
+	q := shell.Quote(iface)
+	script := fmt.Sprintf(`test -e /sys/class/net/%s || { echo no interface %s on this host >&2; exit 3; }
+echo "$(uname -s) $(uname -m)"; command -v tcpdump || true`, q, q)
 	var out, errb bytes.Buffer
 	if err := c.Exec(ctx, script, nil, &out, &errb); err != nil {
 		return hostEnv{}, execErr("inspect host", iface, err, &errb)

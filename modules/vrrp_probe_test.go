@@ -41,6 +41,8 @@ func TestVRRPProbeArgs(t *testing.T) {
 		{"bad mode", map[string]any{"interface": "eth0", "vrid": 5, "mode": "broadcast"}, `mode "broadcast"`, nil},
 		{"bad method", map[string]any{"interface": "eth0", "vrid": 5, "method": "nmap"}, `method "nmap"`, nil},
 		{"bad interface", map[string]any{"interface": "eth0; reboot", "vrid": 5}, "not an interface name", nil},
+		{"interface with a command", map[string]any{"interface": "$(reboot)", "vrid": 5}, "not an interface name", nil},
+		{"interface too long", map[string]any{"interface": "abcdefghijklmnop", "vrid": 5}, "not an interface name", nil},
 		{"too long", map[string]any{"interface": "eth0", "vrid": 5, "seconds": 3600}, "at most 300", nil},
 	}
 	for _, tt := range tests {
@@ -241,5 +243,13 @@ exec sleep 30
 	}
 	if len(conflicts) != 1 || conflicts[0].(map[string]any)["src"] != "10.9.0.13" || conflicts[0].(map[string]any)["fatal"] != true {
 		t.Errorf("conflicts %v", conflicts)
+	}
+}
+
+func TestVRRPProbeNoInterface(t *testing.T) {
+	args := map[string]any{"interface": "kplaynoif0", "vrid": 51, "seconds": 1}
+	_, err := VRRPProbe{}.Run(t.Context(), &Request{Conn: &transport.Local{}, Args: args})
+	if err == nil || !strings.Contains(err.Error(), "no interface kplaynoif0 on this host") {
+		t.Fatalf("err = %v, want it to name the missing interface", err)
 	}
 }
