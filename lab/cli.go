@@ -216,6 +216,10 @@ func printStatus(l *Lab, w io.Writer) {
 	if info, err := readBaseInfo(filepath.Dir(l.base)); err == nil {
 		fmt.Fprintf(w, "base image %s, built %s in %.0fs\n", filepath.Dir(l.base), info.Built.Format(time.RFC3339), info.Seconds)
 	}
+	if info, err := readBaseInfo(l.vm.Image); err == nil && l.vm.Image != "" {
+		fmt.Fprintf(w, "vm image %s, built %s in %.0fs; %d vCPUs, %d MiB per VM\n", l.vm.Image,
+			info.Built.Format(time.RFC3339), info.Seconds, l.vm.CPUs, l.vm.Memory)
+	}
 }
 
 // pidStr shows 0 as "-".

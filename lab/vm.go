@@ -60,6 +60,9 @@ func checkVMTools() error {
 			return fmt.Errorf("kplay lab --vm-nodes needs %s, not found (run `make lab-deps`): %w", t, err)
 		}
 	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		return fmt.Errorf("kplay lab --vm-nodes needs /dev/net/tun for the VMs' taps: %w", err)
+	}
 	return nil
 }
 

@@ -2,6 +2,9 @@ package lab
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPlanNetVM(t *testing.T) {
@@ -188,4 +192,69 @@ func TestVMRecipeHash(t *testing.T) {
 		t.Errorf("VMRecipeHash() = %q (base %q): want 12 hex digits, unlike the base's", h, RecipeHash())
 	}
 	t.Logf("vm image recipe %s", h)
+}
+
+// fakeQMP serves one QMP connection on sock: a greeting, then an event and
+// a reply per command (an error for the command named failing), and sends
+// the commands it got.
+func fakeQMP(t *testing.T, sock, failing string) <-chan []string {
+	t.Helper()
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan []string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		fmt.Fprintln(c, `{"QMP": {"version": {}, "capabilities": []}}`)
+		dec := json.NewDecoder(c)
+		var cmds []string
+		for {
+			var req struct{ Execute string }
+			if dec.Decode(&req) != nil {
+				break
+			}
+			cmds = append(cmds, req.Execute)
+			fmt.Fprintln(c, `{"event": "SOMETHING", "timestamp": {}}`)
+			if req.Execute == failing {
+				fmt.Fprintln(c, `{"error": {"class": "GenericError", "desc": "no"}}`)
+				break
+			}
+			fmt.Fprintln(c, `{"return": {}}`)
+		}
+		got <- cmds
+	}()
+	return got
+}
+
+func TestQMPCommand(t *testing.T) {
+	tests := []struct {
+		failing string
+		wantErr bool
+	}{{"", false}, {"system_powerdown", true}}
+	for _, tt := range tests {
+		sock := filepath.Join(t.TempDir(), "qmp.sock")
+		got := fakeQMP(t, sock, tt.failing)
+		err := qmpCommand(sock, "system_powerdown")
+		if (err != nil) != tt.wantErr {
+			t.Errorf("qmpCommand with %q failing: %v, want error %v", tt.failing, err, tt.wantErr)
+		}
+		select {
+		case cmds := <-got:
+			if want := []string{"qmp_capabilities", "system_powerdown"}; !reflect.DeepEqual(cmds, want) {
+				t.Errorf("fake QMP got %v, want %v", cmds, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("fake QMP server did not finish")
+		}
+	}
+	if err := qmpCommand(filepath.Join(t.TempDir(), "none.sock"), "system_powerdown"); err == nil {
+		t.Error("qmpCommand on a missing socket: no error")
+	}
 }
