@@ -213,6 +213,11 @@ func Read(root, id string) (Meta, []Entry, error) {
 	var meta Meta
 	dir := filepath.Join(root, id)
 	data, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		if t, ok := pruned(root, id); ok {
+			return meta, nil, &PrunedError{t}
+		}
+	}
 	if err != nil {
 		return meta, nil, fmt.Errorf("run %s: %w", id, err)
 	}
