@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -178,11 +179,13 @@ func backupsOf(m Meta, entries []Entry) map[string][]string {
 	return out
 }
 
-// ownBackup tells whether p is a backup kplay made: an absolute path whose
-// name holds ".kplay~" (x.<time>.kplay~, x.<time>.N.kplay~, a folder's
-// x.<time>.kplay~.tar), or a file under the rollback's own folder.
+// ownBackup tells whether p is a backup kplay made: a clean path (a
+// relative one is where the module wrote it, from the login folder, where
+// prune's command runs too) without "..", whose name holds ".kplay~"
+// (x.<time>.kplay~, x.<time>.N.kplay~, a folder's x.<time>.kplay~.tar),
+// or a file under the rollback's own folder.
 func ownBackup(m Meta, p string) bool {
-	if !path.IsAbs(p) || path.Clean(p) != p {
+	if path.Clean(p) != p || p == ".kplay~" || slices.Contains(strings.Split(p, "/"), "..") {
 		return false
 	}
 	if m.Kind == "rollback" && strings.HasPrefix(p, rollbackRoot+m.ID+"/") {

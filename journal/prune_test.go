@@ -184,3 +184,28 @@ func TestPruneKeepsRunWithUnreachableHost(t *testing.T) {
 		t.Errorf("h2's backup: %v", err)
 	}
 }
+
+func TestOwnBackup(t *testing.T) {
+	run := Meta{ID: "20260101-000000-000-abcdef", Kind: "run"}
+	rb := Meta{ID: "20260101-000000-000-fedcba", Kind: "rollback"}
+	for _, tc := range []struct {
+		m    Meta
+		p    string
+		want bool
+	}{
+		{run, "/etc/motd.20260101T000000Z.kplay~", true},
+		{run, "/etc/motd.20260101T000000Z.2.kplay~", true},
+		{run, "/srv/data.20260101T000000Z.kplay~.tar", true},
+		{run, "h1/motd.20260101T000000Z.kplay~", true},
+		{run, "/etc/motd", false},
+		{run, "../motd.kplay~", false},
+		{run, "/etc/../motd.kplay~", false},
+		{run, "/var/tmp/kplay-rollback/" + rb.ID + "/etc/motd", false},
+		{rb, "/var/tmp/kplay-rollback/" + rb.ID + "/etc/motd", true},
+		{rb, "/var/tmp/kplay-rollback/other/etc/motd", false},
+	} {
+		if got := ownBackup(tc.m, tc.p); got != tc.want {
+			t.Errorf("ownBackup(%s, %q) = %v, want %v", tc.m.Kind, tc.p, got, tc.want)
+		}
+	}
+}
