@@ -100,6 +100,7 @@ func (f *playFlags) applyJournal(opts *engine.Options, args []string) error {
 
 const runsUsage = `Usage: kplay runs [-i INVENTORY] [--journal-dir DIR]
        kplay runs show ID [-i INVENTORY] [--journal-dir DIR]
+       kplay runs prune --keep N [-i INVENTORY] [--check]   (see kplay runs prune --help)
 
 Lists the journaled runs (newest first) with their status, hosts, changes
 and duration, or prints one run's journal: every task result per host, what
@@ -112,7 +113,10 @@ Flags:
 `
 
 // runRuns is `kplay runs [show ID]`.
-func runRuns(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runRuns(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "prune" {
+		return runPrune(ctx, args[1:], stdin, stdout, stderr)
+	}
 	var f playFlags
 	fset := newPlayFlagSet(&f)
 	pos, err := parseArgs(fset, args)

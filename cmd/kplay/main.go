@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case "lab":
 			return runLab(ctx, args[1:], stdout, stderr)
 		case "runs":
-			return report(runRuns(ctx, args[1:], stdout, stderr), stderr)
+			return report(runRuns(ctx, args[1:], stdin, stdout, stderr), stderr)
 		case "certs":
 			return report(runCerts(ctx, args[1:], stdin, stdout, stderr), stderr)
 		case "rollback":
