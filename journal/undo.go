@@ -2,6 +2,7 @@ package journal
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/kplay/kplay/modules"
@@ -17,8 +18,10 @@ import (
 // "entry ACTION EXISTED [BACKUP]" describes the rollback's journal entry.
 func undoScript(c modules.Change, backupDir string, dry bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "p=%s; b=%s; bd=%s; dry=%s\n", shell.Quote(c.Path), shell.Quote(c.Backup),
-		shell.Quote(backupDir), map[bool]string{true: "1", false: ""}[dry])
+	// d and n are the folder and name of p, split here: $(dirname) would
+	// drop a newline that ends a name.
+	fmt.Fprintf(&b, "p=%s; d=%s; n=%s; b=%s; bd=%s; dry=%s\n", shell.Quote(c.Path), shell.Quote(path.Dir(c.Path)),
+		shell.Quote(path.Base(c.Path)), shell.Quote(c.Backup), shell.Quote(backupDir), map[bool]string{true: "1", false: ""}[dry])
 	// cur: the attributes now, so the rollback's own entry can undo them.
 	b.WriteString(`if [ -L "$p" ]; then k=link; elif [ -d "$p" ]; then k=directory; else k=file; fi
 if [ -e "$p" ] || [ -L "$p" ]; then echo "cur $(stat -c '%a %U %G' -- "$p") $k"; fi
@@ -28,7 +31,7 @@ if [ -e "$p" ] || [ -L "$p" ]; then echo "cur $(stat -c '%a %U %G' -- "$p") $k";
   if [ -n "$bd" ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
     if [ -L "$p" ]; then echo "entry $1 yes"; echo "target $(readlink -- "$p")"; return 0; fi
     if [ -d "$p" ]; then echo "entry $1 yes"; return 0; fi
-    mkdir -p -m 0700 -- "$bd$(dirname -- "$p")" && cp -P -p -- "$p" "$bd$p" || exit 1; echo "entry $1 yes $bd$p"
+    mkdir -p -m 0700 -- "$bd$d" && cp -P -p -- "$p" "$bd$p" || exit 1; echo "entry $1 yes $bd$p"
   else echo "entry $1 no"; fi
 }
 `)
@@ -46,7 +49,8 @@ fi
 		return b.String()
 	case c.OldKind == "link" && c.OldTarget != "":
 		fmt.Fprintf(&b, "t=%s\n", shell.Quote(c.OldTarget))
-		b.WriteString(`if [ ! -L "$p" ] || [ "$(readlink -- "$p")" != "$t" ]; then
+		// (x keeps a newline that ends the target from $(...)'s trimming)
+		b.WriteString(`if [ ! -L "$p" ] || { r=$(readlink -- "$p"; echo x); r=${r%x}; [ "${r%?}" != "$t" ]; }; then
   echo changed; [ -n "$dry" ] && exit 0
   save modified; rm -rf -- "$p.kplay-rb.tmp"; ln -s -- "$t" "$p.kplay-rb.tmp" && mv -f -T -- "$p.kplay-rb.tmp" "$p" || exit 1
 fi
@@ -69,8 +73,8 @@ fi
 if [ -L "$p" ] || [ ! -f "$p" ] || ! cmp -s -- "$b" "$p"; then
   echo changed; [ -n "$dry" ] && exit 0
   if [ -e "$p" ] || [ -L "$p" ]; then save modified; else echo "entry created no"; fi
-  t="$(dirname -- "$p")/.$(basename -- "$p").kplay-rb.$$"
-  mkdir -p -- "$(dirname -- "$p")" && cp -p -- "$b" "$t" && mv -f -- "$t" "$p" || { rm -f -- "$t"; exit 1; }
+  t="$d/.$n.kplay-rb.$$"
+  mkdir -p -- "$d" && cp -p -- "$b" "$t" && mv -f -- "$t" "$p" || { rm -f -- "$t"; exit 1; }
 fi
 `)
 	}

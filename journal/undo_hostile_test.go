@@ -39,3 +39,72 @@ func TestRollbackFolderWithBackslashes(t *testing.T) {
 		t.Errorf("restored f = %q, %v", b, err)
 	}
 }
+
+// TestRollbackNamesEndingInNewline restores a file whose folder and name
+// end in a newline, keeping the rollback's own backup in the right place
+// ($(dirname) would drop the newline and write next to another folder).
+func TestRollbackNamesEndingInNewline(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "d\n")
+	p := filepath.Join(dir, "x\n")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, p, "new\n")
+	writeTestFile(t, p+".20260101T000000Z.kplay~", "old\n")
+	j, err := Create(filepath.Join(root, "runs"), Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Finish(StatusOK, nil, nil)
+	bd := filepath.Join(root, "rb")
+	entries := []Entry{{Host: "h1", Status: "changed", Changes: []modules.Change{{Kind: modules.KindFile, Path: p,
+		Action: "modified", Existed: true, Backup: p + ".20260101T000000Z.kplay~", OldKind: "file"}}}}
+	err = Rollback(t.Context(), entries, RollbackOptions{Journal: j, BackupDir: bd,
+		Conn: func(string) (modules.Conn, error) { return &transport.Local{}, nil }})
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old\n" {
+		t.Errorf("restored %q", b)
+	}
+	if b, _ := os.ReadFile(bd + p); string(b) != "new\n" {
+		t.Errorf("the rollback's backup %q holds %q", bd+p, b)
+	}
+	ents, _ := os.ReadDir(root)
+	for _, e := range ents {
+		if e.Name() == "d" {
+			t.Errorf("a folder %q was made beside %q", filepath.Join(root, "d"), dir)
+		}
+	}
+}
+
+// TestRollbackLinkTargetEndingInNewline puts a link back to a target that
+// ends in a newline, and a second rollback finds nothing to do.
+func TestRollbackLinkTargetEndingInNewline(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "link")
+	if err := os.Symlink("new", p); err != nil {
+		t.Fatal(err)
+	}
+	entries := []Entry{{Host: "h1", Status: "changed", Changes: []modules.Change{{Kind: modules.KindFile, Path: p,
+		Action: "modified", Existed: true, OldKind: "link", OldTarget: "old 'x'\n"}}}}
+	changed := 0
+	opts := RollbackOptions{Conn: func(string) (modules.Conn, error) { return &transport.Local{}, nil },
+		Report: func(a Action) {
+			if a.Err != nil {
+				t.Errorf("%s: %v", a.What, a.Err)
+			}
+			if a.Changed {
+				changed++
+			}
+		}}
+	for range 2 {
+		if err := Rollback(t.Context(), entries, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := os.Readlink(p); got != "old 'x'\n" || changed != 1 {
+		t.Errorf("target %q after %d changes, want %q after 1", got, changed, "old 'x'\n")
+	}
+}

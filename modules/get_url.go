@@ -337,7 +337,7 @@ func download(ctx context.Context, c Conn, hr httpRequest, dest, tmp, alg, want 
 	script, stdin := httpScript(hr, `"$t"`, true, `rm -f -- "$t"`)
 	var b strings.Builder
 	b.WriteString("d=" + shell.Quote(dest) + "; t=" + shell.Quote(tmp) + "; want=" + shell.Quote(want) + "\n")
-	b.WriteString(`[ -d "$(dirname -- "$d")" ] || exit ` + strconv.Itoa(rcNoDir) + "\n")
+	b.WriteString("[ -d " + shell.Quote(path.Dir(dest)) + " ] || exit " + strconv.Itoa(rcNoDir) + "\n")
 	b.WriteString(`(set -C; : > "$t") || exit 1` + "\n")
 	b.WriteString(script)
 	b.WriteString(`if [ "$rc" != 0 ] || [ "${code#2}" = "$code" ]; then cat "$w/err" >&2; echo "status $code" >&2; exit ` + strconv.Itoa(rcHTTP) + "; fi\n")
