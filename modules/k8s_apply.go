@@ -244,10 +244,9 @@ func (j *k8sJob) diff(ctx context.Context, c Conn) (bool, string, string, error)
 // present applies the manifest when kubectl diff or the stored manifest
 // says something would change.
 func (j *k8sJob) present(ctx context.Context, req *Request) (Result, error) {
-	if missing, err := j.noClusterYet(ctx, req); err != nil || missing {
-		if err != nil {
-			return Result{}, err
-		}
+	if missing, err := j.noClusterYet(ctx, req); err != nil {
+		return Result{}, err
+	} else if missing {
 		fr, err := j.storeManifest(ctx, req)
 		if err != nil {
 			return Result{}, err
@@ -262,25 +261,32 @@ func (j *k8sJob) present(ctx context.Context, req *Request) (Result, error) {
 	fileReq.Diff = req.Diff && !changed
 	res := Result{Cmd: j.kubectl(append(append([]string{"apply"}, j.ssaFlags()...), "-f", j.dest)...)}
 	if req.Check || !changed {
-		fr, err := j.storeManifest(ctx, &fileReq)
-		if err != nil {
-			return Result{}, err
-		}
-		res.Changed, res.Diff, res.Msg = changed || fr.Changed, fr.Diff, "objects up to date"
-		if changed {
-			res.Msg = joinNote("objects would change", note)
-		} else if fr.Changed {
-			res.Msg = "stored manifest " + fr.Msg
-		}
-		if !req.Check {
-			res.Changes = fr.Changes
-		}
-		if req.Diff && changed {
-			res.Diff = append(parseKubectlDiff(text), res.Diff...)
-		}
-		return res, nil
+		return j.predict(ctx, req, &fileReq, changed, text, note, res)
 	}
 	return j.apply(ctx, req, &fileReq, text, note, res)
+}
+
+// predict reports the objects' predicted change (check mode) or that they
+// are up to date, and keeps the stored manifest current (only predicted
+// in check mode).
+func (j *k8sJob) predict(ctx context.Context, req, fileReq *Request, changed bool, text, note string, res Result) (Result, error) {
+	fr, err := j.storeManifest(ctx, fileReq)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Changed, res.Diff, res.Msg = changed || fr.Changed, fr.Diff, "objects up to date"
+	if changed {
+		res.Msg = joinNote("objects would change", note)
+	} else if fr.Changed {
+		res.Msg = "stored manifest " + fr.Msg
+	}
+	if !req.Check {
+		res.Changes = fr.Changes
+	}
+	if req.Diff && changed {
+		res.Diff = append(parseKubectlDiff(text), res.Diff...)
+	}
+	return res, nil
 }
 
 // apply saves the live objects, stores the manifest and applies it.
