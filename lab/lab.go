@@ -47,13 +47,8 @@ func Up(ctx context.Context, c Config) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTools(); err != nil {
+	if err := checkTools(c.VMNodes > 0); err != nil {
 		return nil, err
-	}
-	if c.VMNodes > 0 {
-		if err := checkVMTools(); err != nil {
-			return nil, err
-		}
 	}
 	if old, err := Open(c.Dir); err == nil {
 		if old.anyRunning() {
@@ -69,12 +64,8 @@ func Up(ctx context.Context, c Config) (*Lab, error) {
 		return nil, err
 	}
 	l := &Lab{cfg: c, plan: planNetVM(c.Name, c.Hosts, c.VMNodes), base: base}
-	if c.VMNodes > 0 {
-		img, err := ensureVMImage(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		l.vm = vmSpec{Image: img, CPUs: c.VMCPUs, Memory: c.VMMemory}
+	if err := l.useVMImage(ctx); err != nil {
+		return nil, err
 	}
 	if err := checkBridgeAddr(l.plan); err != nil {
 		return nil, err
@@ -90,8 +81,9 @@ func Up(ctx context.Context, c Config) (*Lab, error) {
 	return l, nil
 }
 
-// checkTools fails clearly when the lab cannot run on this machine.
-func checkTools() error {
+// checkTools fails clearly when the lab (with VMs if vms) cannot run on
+// this machine.
+func checkTools(vms bool) error {
 	if err := checkRoot(); err != nil {
 		return err
 	}
@@ -99,6 +91,9 @@ func checkTools() error {
 		if _, err := exec.LookPath(t); err != nil {
 			return fmt.Errorf("kplay lab needs %s, not found (run `make lab-deps`): %w", t, err)
 		}
+	}
+	if vms {
+		return checkVMTools()
 	}
 	return nil
 }

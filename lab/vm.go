@@ -66,6 +66,20 @@ func checkVMTools() error {
 	return nil
 }
 
+// useVMImage builds (once) the image the lab's VMs boot and records it
+// with the VMs' size; a lab without VMs needs none.
+func (l *Lab) useVMImage(ctx context.Context) error {
+	if l.cfg.VMNodes == 0 {
+		return nil
+	}
+	img, err := ensureVMImage(ctx, l.cfg)
+	if err != nil {
+		return err
+	}
+	l.vm = vmSpec{Image: img, CPUs: l.cfg.VMCPUs, Memory: l.cfg.VMMemory}
+	return nil
+}
+
 // vmFile is a file of a VM's host dir: disk.qcow2, initrd.img, qemu.pid,
 // qmp.sock, seed/.
 func (l *Lab) vmFile(h Host, name string) string { return filepath.Join(l.hostDir(h), name) }
