@@ -85,6 +85,12 @@ func TestE2EVridConflict(t *testing.T) {
 		if msg := vridMsg(warned, h); !strings.Contains(msg, want) {
 			t.Errorf("probe report on %s: %q, want %q", h, msg, want)
 		}
+		if !shown(warned, h, "lb-pair | vrid shared with a foreign unicast router", want) {
+			t.Errorf("%s: the warning was not shown as its own task", h)
+		}
+	}
+	if shown(again, "h1", "lb-pair | vrid shared with a foreign unicast router", "") {
+		t.Errorf("a warning was shown without a foreign router on our vrid")
 	}
 	t.Logf("with a foreign unicast router on vrid 51: %s", vridMsg(warned, "h1"))
 }
@@ -130,6 +136,17 @@ func vridMsg(r run, host string) string {
 		return fmt.Sprintf("probe ran %d times: %q", len(msgs), msgs)
 	}
 	return msgs[0]
+}
+
+// shown says whether task ran (ok, not skipped) on host with a message
+// containing want.
+func shown(r run, host, task, want string) bool {
+	for _, e := range r.events {
+		if e.Type == "host_result" && e.Host == host && strings.HasSuffix(e.Task, task) && e.Status == "ok" && strings.Contains(e.Msg, want) {
+			return true
+		}
+	}
+	return false
 }
 
 func hostIndex(name string) int {
