@@ -14,8 +14,8 @@ import (
 // fleet sharing a few cores is most of a task's time (docs/benchmarks.md).
 // The file module's two most common states therefore do their looking and
 // their work in as few round trips as the checks allow: a new folder is
-// created by the same script that found it missing, and a link and its
-// source are stat-ed together.
+// created by the same script that found it missing, and a link is settled
+// (already right, or made) by the script that looks at it and its source.
 
 // createdMarker starts statOrMkdir's output when it created the folder.
 const createdMarker = "kplay-created"
