@@ -83,30 +83,56 @@ func TestReapsOrphans(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	pausePID := childOf(t, cmd.Process.Pid)
-	// The subshell exits at once; its background sleep is reparented to
-	// pause (PID 1 of the namespace) and exits a second later.
-	out, err := exec.Command(nsenter, "-t", strconv.Itoa(pausePID), "-p", "sh", "-c", "(sleep 1 >/dev/null 2>&1 &); exit 0").CombinedOutput()
+	// The subshell prints its background sleep's PID (in the namespace)
+	// and exits; the sleep is reparented to pause (PID 1 there) and exits
+	// two seconds later. Reaped, it is gone from /proc; not reaped, it stays
+	// a zombie as long as pause lives.
+	out, err := exec.Command(nsenter, "-t", strconv.Itoa(pausePID), "-p", "sh", "-c", "sleep 2 >/dev/null 2>&1 & echo $!").Output()
 	if err != nil {
 		t.Fatalf("nsenter: %v: %s", err, out)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	sawChild := false
+	nsPID := strings.TrimSpace(string(out))
+	hostPID := hostPIDOf(pausePID, nsPID)
+	if hostPID == 0 {
+		return // already gone: reaped (only pause could, its parent sh had exited)
+	}
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		kids := children(pausePID)
-		if len(kids) > 0 {
-			sawChild = true
-		}
-		if sawChild && len(kids) == 0 {
-			return // the orphan came to pause and was reaped
+		if _, err := os.Stat("/proc/" + strconv.Itoa(hostPID)); err != nil {
+			return // gone: reaped
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var stats []string
-	for _, c := range children(pausePID) {
-		b, _ := os.ReadFile("/proc/" + strconv.Itoa(c) + "/stat")
-		stats = append(stats, string(b))
+	stat, _ := os.ReadFile("/proc/" + strconv.Itoa(hostPID) + "/stat")
+	t.Fatalf("orphan %d (pid %s in the namespace) still there 30s after it exited: %s", hostPID, nsPID, stat)
+}
+
+// hostPIDOf finds the host PID of the process with PID nsPID in the PID
+// namespace of pausePID (from NSpid in /proc/*/status), 0 if none.
+func hostPIDOf(pausePID int, nsPID string) int {
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(pausePID) + "/ns/pid")
+	if err != nil {
+		return 0
 	}
-	t.Fatalf("pause (pid %d) still has children %q (zombies?) or never got the orphan (saw one: %v)", pausePID, stats, sawChild)
+	files, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, f := range files {
+		dir := filepath.Dir(f)
+		if other, err := os.Readlink(dir + "/ns/pid"); err != nil || other != ns {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) == 3 && fields[0] == "NSpid:" && fields[2] == nsPID {
+				n, _ := strconv.Atoi(fields[1])
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // childOf waits (bounded) for the first child of pid.
