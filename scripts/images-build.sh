@@ -8,7 +8,8 @@
 #                             `ctr -n k8s.io images import`:
 #     pause_3.10.tar          registry.k8s.io/pause:3.10 (tools/images/pause)
 #     coredns_<v>.tar         registry.k8s.io/coredns/coredns:<v>
-#     flannel_<v>.tar         ghcr.io/flannel-io/flannel:<v> (flanneld,
+#     flannel_<v>.tar         ghcr.io/flannel-io/flannel:<v> (flanneld
+#                             without the tencentvpc and udp backends,
 #                             install-conf, iptables/ip6tables (nf_tables)
 #                             and nft from this Debian machine, busybox)
 #     busybox_<v>.tar         docker.io/library/busybox:<v> (Debian's
@@ -53,8 +54,8 @@ need_debs() {
 	fi
 }
 
-# gobin NAME VERSION PKG... : go install the packages at VERSION into
-# $CACHE/<VERSION>/, unless cached; extra ldflags in LDX.
+# gobin VERSION DIR PKG@VERSION... : go install the packages into
+# $CACHE/DIR/, unless every binary is there already; extra ldflags in LDX.
 gobin() {
 	local version=$1 dir=$CACHE/$2
 	shift 2
