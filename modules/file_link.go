@@ -127,13 +127,18 @@ func fileTouch(ctx context.Context, req *Request, a FileArgs, fi FileInfo) (Resu
 	if err := req.Conn.Exec(ctx, cmd, nil, nil, &errb); err != nil {
 		return Result{}, execErr("touch", a.Path, err, &errb)
 	}
-	delta, _ := attrsToApply(fi, Attrs{Mode: mode, Owner: a.Owner, Group: a.Group})
-	if err := SetAttrs(ctx, req.Conn, a.Path, delta); err != nil {
-		return Result{}, err
-	}
 	ch := fileChange(fi, "attrs")
 	if !fi.Exists {
 		ch.Action = "created"
+	}
+	delta, _ := attrsToApply(fi, Attrs{Mode: mode, Owner: a.Owner, Group: a.Group})
+	if err := SetAttrs(ctx, req.Conn, a.Path, delta); err != nil {
+		if fi.Exists {
+			return Result{}, err
+		}
+		// The file was made but its mode or owner was refused: a failed
+		// result keeps the journal entry, so rollback removes it.
+		return Result{Failed: true, Msg: err.Error(), Changes: []Change{ch}}, nil
 	}
 	res.Changes = []Change{ch}
 	return res, nil

@@ -31,10 +31,11 @@ func statOrMkdir(ctx context.Context, req *Request, a FileArgs) (fi FileInfo, re
 	}
 	attrs := Attrs{Mode: mode, Owner: a.Owner, Group: a.Group}
 	var out, errb bytes.Buffer
-	if err := req.Conn.Exec(ctx, statOrMkdirScript(a.Path, attrs), nil, &out, &errb); err != nil {
-		return FileInfo{}, Result{}, false, execErr("stat or create folder", a.Path, err, &errb)
-	}
+	xerr := req.Conn.Exec(ctx, statOrMkdirScript(a.Path, attrs), nil, &out, &errb)
 	list, ok := strings.CutPrefix(out.String(), createdMarker+"\n")
+	if xerr != nil && (!ok || list == "" || ExitCode(xerr) < 0) {
+		return FileInfo{}, Result{}, false, execErr("stat or create folder", a.Path, xerr, &errb)
+	}
 	if !ok {
 		fi, err := parseStat(a.Path, out.String())
 		if err != nil {
@@ -50,6 +51,13 @@ func statOrMkdir(ctx context.Context, req *Request, a FileArgs) (fi FileInfo, re
 		if d != "" {
 			res.Changes = append(res.Changes, Change{Kind: KindFile, Path: d, Action: "created"})
 		}
+	}
+	if xerr != nil {
+		// The folders were made but their mode or owner was refused (an
+		// unknown user): a failed result keeps the journal entries, so
+		// rollback removes them.
+		res.Changed, res.Failed = false, true
+		res.Msg = execErr("set attributes of", a.Path, xerr, &errb).Error()
 	}
 	return FileInfo{Path: a.Path}, res, true, nil
 }
@@ -70,13 +78,15 @@ func statOrMkdirScript(p string, attrs Attrs) string {
 	if len(dirs) > 0 {
 		b.WriteString("for d in " + shell.Join(dirs...) + `; do [ -e "$d" ] || [ -L "$d" ] || set -- "$@" "$d"; done` + "\n")
 	}
+	// The folders made are listed before their attributes are set, so a
+	// refused owner still reports them.
 	b.WriteString(`umask 022; mkdir -p -- "$p" || exit 1` + "\n")
-	b.WriteString("if [ $# -gt 0 ]; then\n")
+	b.WriteString("if [ $# -gt 0 ]; then\n" + `printf '%s\0' "$@"` + "\n")
 	if attrs.Mode != "" {
 		b.WriteString("chmod " + shell.Quote(attrs.Mode) + ` -- "$@" || exit 1` + "\n")
 	}
 	b.WriteString(chownCmd(`"$@"`, attrs))
-	b.WriteString(`printf '%s\0' "$@"` + "\nfi\nexit 0\nfi\n")
+	b.WriteString("fi\nexit 0\nfi\n")
 	b.WriteString(statScript(p, StatOptions{}, ""))
 	return b.String()
 }
