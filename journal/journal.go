@@ -82,10 +82,23 @@ type Entry struct {
 // Journal is an open run journal. Record is safe for concurrent use.
 type Journal struct {
 	dir  string
-	mu   sync.Mutex
+	mu   sync.Mutex // guards f, meta and seq
 	f    *os.File
 	meta Meta
 	seq  int
+	gc   groupCommit
+}
+
+// groupCommit lets concurrent Records share one fsync: a Record that must
+// be durable waits until a sync started after its write has finished. One
+// caller syncs at a time; those arriving meanwhile wait for it and, if it
+// started before their write, run the next sync together. At 50 hosts
+// finishing a task at once that is a few fsyncs instead of 50 in a row.
+type groupCommit struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	syncing bool
+	synced  int // every entry with Seq <= synced is on disk
 }
 
 // NewID returns a run id that sorts by time (to the millisecond) and is
@@ -118,6 +131,7 @@ func Create(root string, meta Meta) (*Journal, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	j := &Journal{dir: dir, f: f, meta: meta}
+	j.gc.cond.L = &j.gc.mu
 	if err := j.writeMeta(); err != nil {
 		f.Close()
 		return nil, err
@@ -134,10 +148,27 @@ func (j *Journal) Dir() string { return j.dir }
 // Record appends e, and fsyncs the file before returning when e records a
 // change.
 func (j *Journal) Record(e Entry) error {
+	seq, err := j.write(e)
+	if err != nil {
+		return err
+	}
+	// An entry that records a change on a host is on disk before Record
+	// returns (and so before the next change there starts); one that
+	// changed nothing goes with the next sync: losing it in a crash only
+	// makes --resume run an idempotent task again. At 50 hosts x 20
+	// tasks this spares ~1000 fsyncs of ~10 ms each.
+	if len(e.Changes) > 0 || e.Status == "changed" {
+		return j.syncThrough(seq)
+	}
+	return nil
+}
+
+// write appends e as one line and returns its sequence number.
+func (j *Journal) write(e Entry) (int, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
-		return errors.New("journal: record after close")
+		return 0, errors.New("journal: record after close")
 	}
 	j.seq++
 	e.Seq = j.seq
@@ -146,27 +177,55 @@ func (j *Journal) Record(e Entry) error {
 	}
 	line, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("journal: encode entry: %w", err)
+		return 0, fmt.Errorf("journal: encode entry: %w", err)
 	}
 	if _, err := j.f.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("journal: write: %w", err)
-	}
-	// An entry that records a change on a host is on disk before Record
-	// returns (and so before the next change there starts); one that
-	// changed nothing goes with the next sync: losing it in a crash only
-	// makes --resume run an idempotent task again. At 50 hosts x 20
-	// tasks this spares ~1000 fsyncs of ~10 ms each.
-	if len(e.Changes) > 0 || e.Status == "changed" {
-		if err := j.f.Sync(); err != nil {
-			return fmt.Errorf("journal: sync: %w", err)
-		}
+		return 0, fmt.Errorf("journal: write: %w", err)
 	}
 	j.meta.Changes += len(e.Changes)
+	return j.seq, nil
+}
+
+// syncThrough returns once every entry up to seq is on disk, syncing the
+// file itself or waiting for a sync another Record runs (group commit).
+func (j *Journal) syncThrough(seq int) error {
+	gc := &j.gc
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	for gc.synced < seq {
+		if gc.syncing {
+			gc.cond.Wait()
+			continue
+		}
+		gc.syncing = true
+		gc.mu.Unlock()
+		j.mu.Lock()
+		target, f := j.seq, j.f
+		j.mu.Unlock()
+		err := errors.New("journal: sync after close")
+		if f != nil {
+			err = f.Sync()
+		}
+		gc.mu.Lock()
+		gc.syncing = false
+		gc.cond.Broadcast()
+		if err != nil {
+			return fmt.Errorf("journal: sync: %w", err)
+		}
+		gc.synced = max(gc.synced, target)
+	}
 	return nil
 }
 
 // Finish records how the run ended and closes the journal.
 func (j *Journal) Finish(status string, hosts, failed []string) error {
+	// No sync may run on the file while it is closed: wait for the one
+	// under way and hold the others back (lock order gc.mu, then mu).
+	j.gc.mu.Lock()
+	defer j.gc.mu.Unlock()
+	for j.gc.syncing {
+		j.gc.cond.Wait()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.meta.Status = status
@@ -175,7 +234,12 @@ func (j *Journal) Finish(status string, hosts, failed []string) error {
 	j.meta.Failed = failed
 	var errs []error
 	if j.f != nil {
-		errs = append(errs, j.f.Sync(), j.f.Close())
+		if err := j.f.Sync(); err != nil {
+			errs = append(errs, err)
+		} else {
+			j.gc.synced = max(j.gc.synced, j.seq)
+		}
+		errs = append(errs, j.f.Close())
 		j.f = nil
 	}
 	errs = append(errs, j.writeMeta())
