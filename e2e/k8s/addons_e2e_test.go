@@ -2,6 +2,7 @@ package k8s_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -158,4 +159,64 @@ func l2inv(args []string) string {
 		}
 	}
 	return ""
+}
+
+// TestE2EAddonsPodsOnVM runs the add-ons for real: a lab of one nspawn
+// master (no VIP) and one QEMU VM node; site.yaml with the node play and
+// the default add-ons (flannel, CoreDNS) and their gates on: flannel's
+// DaemonSet rolled out from the offline image, the node Ready through
+// flannel's CNI config, CoreDNS rolled out. Then a busybox pod resolves
+// kubernetes.default through kube-dns, and a second run changes nothing.
+// Preflight's kernel module check is skipped: the VM boots without
+// br_netfilter, which the node role loads later in the same run.
+func TestE2EAddonsPodsOnVM(t *testing.T) {
+	if os.Getenv(k8sEnv) != "1" {
+		t.Skip("Kubernetes e2e: set KPLAY_E2E=1 KPLAY_K8S=1 (make e2e-k8s)")
+	}
+	labtest.SkipVM(t)
+	if miss := nodeArtifacts(); miss != "" {
+		t.Skipf("addons on VM: artifact missing: %s", miss)
+	}
+	bin := labtest.BuildKplay(t)
+	l := labtest.StartVM(t, 1, 1)
+	// Lab hosts have no default route (no outside network); a node needs a
+	// route for the service network, which host-network pods (flannel) use
+	// to reach the kubernetes Service before kube-proxy's DNAT: as on a
+	// real host, a default route (to the lab bridge).
+	gw := ipOf(t, l, "h2")
+	gw = gw[:strings.LastIndex(gw, ".")] + ".1"
+	mustSSH(t, l, "h2", "ip route replace default via "+gw)
+	work := t.TempDir()
+	admin := filepath.Join(work, "pki", "kubeconfig", "admin.conf")
+	args := []string{"-i", l.Inventory(), "site.yaml", "-e", "pki_local_dir=" + filepath.Join(work, "pki"),
+		"-e", `{"vip": "", "lb_hosts": [], "lb_port": 16443, "addons_wait_timeout": 900, "preflight_skip": ["modules"]}`, "--connect-timeout", "60"}
+	first := kplay(t, bin, work, args...)
+	first.mustSucceed(t, "site.yaml with a VM node")
+	t.Logf("site.yaml first run: %v", first.took.Round(time.Second))
+	if got := mustKubectl(t, admin, "get", "nodes", "h2", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); got != "True" {
+		t.Errorf("node h2 Ready = %q", got)
+	}
+	if got := mustKubectl(t, admin, "-n", "kube-system", "get", "deploy", "coredns", "-o", "jsonpath={.status.availableReplicas}"); got != "2" {
+		t.Errorf("coredns available replicas %q, want 2", got)
+	}
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kplay-dnscheck", "namespace": "default"},
+	  "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "docker.io/library/busybox:1.35.0",
+	  "imagePullPolicy": "Never", "command": ["nslookup", "kubernetes.default.svc.cluster.local", "10.96.0.10"]}]}}`
+	podFile := filepath.Join(work, "dnscheck.json")
+	if err := os.WriteFile(podFile, []byte(pod), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustKubectl(t, admin, "apply", "-f", podFile)
+	var phase string
+	waitFor(5*time.Minute, func() bool {
+		phase, _ = kubectl(t, admin, "get", "pod", "kplay-dnscheck", "-o", "jsonpath={.status.phase}")
+		return phase == "Succeeded" || phase == "Failed"
+	})
+	logs, _ := kubectl(t, admin, "logs", "kplay-dnscheck")
+	if phase != "Succeeded" || !strings.Contains(logs, "10.96.0.1") {
+		t.Errorf("nslookup through kube-dns: phase %q, output:\n%s", phase, logs)
+	}
+	second := kplay(t, bin, work, args...)
+	second.mustSucceed(t, "site.yaml again")
+	second.mustChangeNothing(t, "second run")
 }
