@@ -19,6 +19,9 @@ echo "swap_devices=$(tail -n +2 /proc/swaps 2>/dev/null | wc -l)"
 echo "cgroup_fs=$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
 command -v modprobe >/dev/null 2>&1 && echo "modprobe=yes" || echo "modprobe=no"
 echo "modules_loaded=$(for m in overlay br_netfilter nf_conntrack; do [ -d /sys/module/$m ] && printf '%s ' $m; done)"
+# Not loaded yet but present for this kernel (modprobe's dry run finds it):
+# the node role loads these itself (modules-load.d + modprobe).
+echo "modules_loadable=$(for m in overlay br_netfilter nf_conntrack; do [ ! -d /sys/module/$m ] && modprobe -n -q $m 2>/dev/null && printf '%s ' $m; done)"
 echo "mem_mb=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo)"
 echo "ntp_synced=$(timedatectl show -p NTPSynchronized --value 2>/dev/null || echo unknown)"
 echo "ntp_service=$(for s in chrony chronyd systemd-timesyncd ntp ntpsec; do systemctl is-active --quiet $s 2>/dev/null && printf '%s ' $s; done)"
