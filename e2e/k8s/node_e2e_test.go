@@ -84,7 +84,7 @@ func (r nodeRun) ok(t *testing.T, what string) {
 		lines := strings.Split(r.out, "\n")
 		var fails []string
 		for _, l := range lines {
-			if strings.Contains(l, `"failed"`) || strings.Contains(l, "fatal") || strings.Contains(l, "FAILED") {
+			if strings.Contains(l, `"status":"failed"`) || strings.Contains(l, `"status":"unreachable"`) {
 				fails = append(fails, l)
 			}
 		}
@@ -122,10 +122,9 @@ func nodeWait(t *testing.T, l *lab.Lab, host, cmd, want string, d time.Duration)
 }
 
 // TestE2ENodeOnVM is the node role on a real kernel: a lab of one nspawn
-// host (etcd, master, keepalived + nginx with the VIP) and one QEMU VM
-// (the node). site.yaml (with a label and a taint for the node) brings
+// host (etcd, master; no VIP with one master) and one QEMU VM (the node). site.yaml (with a label and a taint for the node) brings
 // kubelet, kube-proxy and containerd up on the VM with the offline images;
-// the Node registers through the VIP with the label and taint; a static
+// the Node registers with the label and taint; a static
 // hostNetwork pod from the offline busybox image runs (pause sandbox,
 // containerd, kubelet for real); a second run changes nothing. The addons
 // play is skipped (addons_e2e_test.go). Then a bridge CNI config (the CNI plugins the role pushed) makes the Node
@@ -144,7 +143,10 @@ func TestE2ENodeOnVM(t *testing.T) {
 	// preflight checks that overlay, br_netfilter and nf_conntrack are
 	// loaded; on a fresh VM the node role is what loads them, later.
 	vars := "node_labels: {kplay.io/e2e: \"yes\"}\nnode_taints: [\"kplay.io/e2e=yes:PreferNoSchedule\"]\n" +
-		"preflight_skip: [modules]\npki_local_dir: " + filepath.Join(work, "pki") + "\n"
+		"preflight_skip: [modules]\npki_local_dir: " + filepath.Join(work, "pki") + "\n" +
+		// One master: no VIP and no LB pair (it needs two hosts); the
+		// kubeconfigs point at the master itself.
+		"vip: \"\"\nlb_hosts: []\nlb_port: 16443\n"
 	if err := os.WriteFile(extra, []byte(vars), 0o600); err != nil {
 		t.Fatal(err)
 	}
