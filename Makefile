@@ -7,7 +7,7 @@ build:
 # Debian packages the tests, the lab and the benchmarks use (root).
 DEPS = openssh-server openssh-client sudo iproute2 debootstrap systemd-container \
 	ansible-core tmux curl wget xz-utils bzip2 unzip \
-	qemu-system-x86 qemu-utils e2fsprogs cpio
+	qemu-system-x86 qemu-utils e2fsprogs cpio nftables iptables busybox-static
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root"; exit 1; fi
 	apt-get update -qq
@@ -96,5 +96,6 @@ k8s-artifacts:
 # The Kubernetes roles' lab tests (e2e/k8s/: master, node, addons; root,
 # minutes of CPU each), after the binaries exist.
 .PHONY: e2e-k8s
-e2e-k8s: k8s-artifacts
-	KPLAY_E2E=1 KPLAY_K8S=1 $(GO) test -count=1 -timeout 45m -v ./e2e/k8s/...
+e2e-k8s: k8s-artifacts k8s-images
+	KPLAY_K8S=1 $(GO) test -count=1 -timeout 10m -v -run RealAPIServer ./modules/
+	KPLAY_E2E=1 KPLAY_K8S=1 $(GO) test -count=1 -timeout 60m -v ./e2e/k8s/...
