@@ -54,11 +54,13 @@ e2e-roles:
 # is missing) and the shipped site.yaml deployed on it. The lab stays up to
 # be looked at (kplay lab ssh h1 ...); make demo-down removes it.
 demo: build
-	@command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null || $(MAKE) lab-deps
-	./bin/kplay lab up -n 5 --name demo
+	@command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null && command -v qemu-system-x86_64 >/dev/null || $(MAKE) lab-deps
+	$(MAKE) k8s-artifacts k8s-images
+	./bin/kplay lab up -n 5 --vm-nodes 1 --name demo
 	cd /var/lib/kplay-lab/demo && $(CURDIR)/bin/kplay -i hosts.yaml site.yaml $(DEMO_ARGS)
 	@echo
 	@echo "The lab is up: ./bin/kplay lab status --name demo; ./bin/kplay lab ssh --name demo h1"
+	@echo "The cluster: $${KPLAY_ARTIFACTS:-$$HOME/.cache/kplay/artifacts}/kubernetes/v1.34.4/bin/kubectl --kubeconfig /var/lib/kplay-lab/demo/.kplay/pki/kubeconfig/admin.conf get nodes,pods -A"
 	@echo "Again (changes nothing): cd /var/lib/kplay-lab/demo && $(CURDIR)/bin/kplay -i hosts.yaml site.yaml"
 	@echo "Undo: cd /var/lib/kplay-lab/demo && $(CURDIR)/bin/kplay rollback -i hosts.yaml"
 	@echo "Remove the lab: make demo-down"

@@ -179,17 +179,14 @@ func TestE2EAddonsPodsOnVM(t *testing.T) {
 	}
 	bin := labtest.BuildKplay(t)
 	l := labtest.StartVM(t, 1, 1)
-	// Lab hosts have no default route (no outside network); a node needs a
-	// route for the service network, which host-network pods (flannel) use
-	// to reach the kubernetes Service before kube-proxy's DNAT: as on a
-	// real host, a default route (to the lab bridge).
-	gw := ipOf(t, l, "h2")
-	gw = gw[:strings.LastIndex(gw, ".")] + ".1"
-	mustSSH(t, l, "h2", "ip route replace default via "+gw)
+	// Lab hosts have no default route (no outside network): the node role
+	// routes the service network itself (node_service_route), which
+	// host-network pods (flannel) need to reach the kubernetes Service.
+	// Preflight passes the kernel modules the node role loads.
 	work := t.TempDir()
 	admin := filepath.Join(work, "pki", "kubeconfig", "admin.conf")
 	args := []string{"-i", l.Inventory(), "site.yaml", "-e", "pki_local_dir=" + filepath.Join(work, "pki"),
-		"-e", `{"vip": "", "lb_hosts": [], "lb_port": 16443, "addons_wait_timeout": 900, "preflight_skip": ["modules"]}`, "--connect-timeout", "60"}
+		"-e", `{"vip": "", "lb_hosts": [], "lb_port": 16443, "addons_wait_timeout": 900}`, "--connect-timeout", "60"}
 	first := kplay(t, bin, work, args...)
 	first.mustSucceed(t, "site.yaml with a VM node")
 	t.Logf("site.yaml first run: %v", first.took.Round(time.Second))

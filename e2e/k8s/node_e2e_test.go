@@ -140,10 +140,10 @@ func TestE2ENodeOnVM(t *testing.T) {
 	master, node := "h1", "h2"
 	work := t.TempDir()
 	extra := filepath.Join(work, "extra.yaml")
-	// preflight checks that overlay, br_netfilter and nf_conntrack are
-	// loaded; on a fresh VM the node role is what loads them, later.
+	// On a fresh VM overlay, br_netfilter and nf_conntrack are not loaded
+	// yet: preflight passes them as loadable, the node role loads them.
 	vars := "node_labels: {kplay.io/e2e: \"yes\"}\nnode_taints: [\"kplay.io/e2e=yes:PreferNoSchedule\"]\n" +
-		"preflight_skip: [modules]\npki_local_dir: " + filepath.Join(work, "pki") + "\n" +
+		"pki_local_dir: " + filepath.Join(work, "pki") + "\n" +
 		// One master: no VIP and no LB pair (it needs two hosts); the
 		// kubeconfigs point at the master itself.
 		"vip: \"\"\nlb_hosts: []\nlb_port: 16443\n"
