@@ -22,8 +22,8 @@ func TestE2ESiteColocatedLB(t *testing.T) {
 	args := []string{"-i", l.Inventory(), "site.yaml", "-e", "vip=" + vip,
 		"-e", "pki_local_dir=" + filepath.Join(work, "pki"), "-e", "lb_backend_port=2379", "--skip-tags", "master,node,addons"}
 	first := kplay(t, bin, work, args...)
-	first.mustSucceed(t, "site.yaml")
-	t.Logf("site.yaml on 3 hosts: %v", first.took.Round(time.Millisecond))
+	first.MustSucceed(t, "site.yaml")
+	t.Logf("site.yaml on 3 hosts: %v", first.Took.Round(time.Millisecond))
 	if holders := vipHolders(t, l, vip, "h1", "h2", "h3"); len(holders) != 1 || holders[0] == "h3" {
 		t.Fatalf("VIP %s held by %q, want exactly one of h1, h2", vip, holders)
 	}
@@ -39,10 +39,10 @@ func TestE2ESiteColocatedLB(t *testing.T) {
 		t.Errorf("etcd /health through vip:16443: %s", out)
 	}
 	second := kplay(t, bin, work, args...)
-	second.mustSucceed(t, "site.yaml again")
-	for h, c := range second.recap() {
+	second.MustSucceed(t, "site.yaml again")
+	for h, c := range second.Recap() {
 		if c["changed"] != 0 {
-			t.Errorf("second run: %s changed=%d: %q", h, c["changed"], second.changed())
+			t.Errorf("second run: %s changed=%d: %q", h, c["changed"], second.Changed())
 		}
 	}
 }

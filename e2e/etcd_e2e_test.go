@@ -63,22 +63,22 @@ func (w *writer) stop(what string) {
 func checkFlagChange(t *testing.T, l *lab.Lab, bin, work string, args []string) {
 	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
 	r := kplay(t, bin, work, append(args, "-e", "etcd_snapshot_count=20000")...)
-	r.mustSucceed(t, "site.yaml with etcd_snapshot_count=20000")
+	r.MustSucceed(t, "site.yaml with etcd_snapshot_count=20000")
 	w.stop("etcd flag change")
-	for h, c := range r.recap() {
+	for h, c := range r.Recap() {
 		isEtcd := h == "h1" || h == "h2" || h == "h3"
 		if isEtcd != (c["changed"] > 0) {
-			t.Errorf("%s changed=%d: only the etcd hosts should change: %q", h, c["changed"], r.changed())
+			t.Errorf("%s changed=%d: only the etcd hosts should change: %q", h, c["changed"], r.Changed())
 		}
 	}
 	restarted := 0
-	for _, c := range r.changed() {
+	for _, c := range r.Changed() {
 		if strings.HasPrefix(c, "etcd : restart etcd member and wait for health @ ") {
 			restarted++
 		}
 	}
 	if restarted != 3 {
-		t.Errorf("%d members restarted, want 3: %q", restarted, r.changed())
+		t.Errorf("%d members restarted, want 3: %q", restarted, r.Changed())
 	}
 	snaps, _ := filepath.Glob(filepath.Join(work, "backup", "etcd", "snapshot-*.db"))
 	if len(snaps) == 0 {
@@ -117,7 +117,7 @@ func checkRollback(t *testing.T, l *lab.Lab, bin, work string, args []string) {
 	}
 	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
 	r := kplay(t, bin, work, args...)
-	r.mustSucceed(t, "site.yaml after kplay rollback")
+	r.MustSucceed(t, "site.yaml after kplay rollback")
 	w.stop("restart onto the rolled-back flag")
 	for _, h := range []string{"h1", "h2", "h3"} {
 		if got := runningSnapshotCount(t, l, h); got != "ETCD_SNAPSHOT_COUNT=10000" {
@@ -125,10 +125,10 @@ func checkRollback(t *testing.T, l *lab.Lab, bin, work string, args []string) {
 		}
 	}
 	again := kplay(t, bin, work, args...)
-	again.mustSucceed(t, "site.yaml once more")
-	for h, c := range again.recap() {
+	again.MustSucceed(t, "site.yaml once more")
+	for h, c := range again.Recap() {
 		if c["changed"] != 0 {
-			t.Errorf("after rollback, a second run: %s changed=%d: %q", h, c["changed"], again.changed())
+			t.Errorf("after rollback, a second run: %s changed=%d: %q", h, c["changed"], again.Changed())
 		}
 	}
 }
@@ -153,8 +153,8 @@ func checkAddMembers(t *testing.T, l *lab.Lab, bin, work, vip string) {
 		}
 		r := kplay(t, bin, work, "-i", path, "etcd-add-member.yaml", "-e", "vip="+vip,
 			"-e", "pki_local_dir="+filepath.Join(work, "pki"))
-		r.mustSucceed(t, "etcd-add-member.yaml adding "+add)
-		t.Logf("adding %s took %v", add, r.took.Round(time.Millisecond))
+		r.MustSucceed(t, "etcd-add-member.yaml adding "+add)
+		t.Logf("adding %s took %v", add, r.Took.Round(time.Millisecond))
 		members := mustSSH(t, l, "h1", "/usr/local/bin/kplay-etcdctl member list -w simple")
 		if n := strings.Count(members, ", started, "); n != 4+i {
 			t.Fatalf("after adding %s: %d started members, want %d:\n%s", add, n, 4+i, members)

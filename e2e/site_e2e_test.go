@@ -51,14 +51,14 @@ func TestE2ESiteOnLab(t *testing.T) {
 		"-e", "pki_local_dir=" + filepath.Join(work, "pki"), "-e", "lb_backend_port=2379", "--skip-tags", "master,node,addons"}
 
 	check := kplay(t, bin, work, append([]string{"--check"}, args...)...)
-	check.mustSucceed(t, "site.yaml --check on the fresh lab")
+	check.MustSucceed(t, "site.yaml --check on the fresh lab")
 	first := kplay(t, bin, work, args...)
-	first.mustSucceed(t, "site.yaml")
-	t.Logf("site.yaml first run: %v; --check run: %v", first.took.Round(time.Millisecond), check.took.Round(time.Millisecond))
-	if len(first.changed()) == 0 {
+	first.MustSucceed(t, "site.yaml")
+	t.Logf("site.yaml first run: %v; --check run: %v", first.Took.Round(time.Millisecond), check.Took.Round(time.Millisecond))
+	if len(first.Changed()) == 0 {
 		t.Fatal("the first run changed nothing")
 	}
-	if c, r := check.changed(), first.changed(); !slices.Equal(c, r) {
+	if c, r := check.Changed(), first.Changed(); !slices.Equal(c, r) {
 		t.Errorf("--check predicted %d changed task/host pairs, the run changed %d\nonly predicted: %q\nonly changed: %q",
 			len(c), len(r), minus(c, r), minus(r, c))
 	}
@@ -67,15 +67,15 @@ func TestE2ESiteOnLab(t *testing.T) {
 	t.Run("vip", func(t *testing.T) { checkVIP(t, l, vip) })
 
 	second := kplay(t, bin, work, args...)
-	second.mustSucceed(t, "site.yaml again")
-	t.Logf("site.yaml second run: %v", second.took.Round(time.Millisecond))
-	for h, c := range second.recap() {
+	second.MustSucceed(t, "site.yaml again")
+	t.Logf("site.yaml second run: %v", second.Took.Round(time.Millisecond))
+	for h, c := range second.Recap() {
 		if c["changed"] != 0 {
-			t.Errorf("second run: %s changed=%d: %q", h, c["changed"], second.changed())
+			t.Errorf("second run: %s changed=%d: %q", h, c["changed"], second.Changed())
 		}
 	}
-	if len(second.recap()) != 5 {
-		t.Errorf("second run recap has %d hosts, want 5", len(second.recap()))
+	if len(second.Recap()) != 5 {
+		t.Errorf("second run recap has %d hosts, want 5", len(second.Recap()))
 	}
 
 	t.Run("etcd flag change", func(t *testing.T) { checkFlagChange(t, l, bin, work, args) })
@@ -220,20 +220,20 @@ func checkVIPTaken(t *testing.T, l *lab.Lab, bin, work string) {
 	t.Cleanup(func() { ssh(t, l, "h3", "ip addr del "+taken+"/24 dev eth0") })
 	r := kplay(t, bin, work, "-i", l.Inventory(), "site.yaml", "-e", "vip="+taken,
 		"-e", "pki_local_dir="+filepath.Join(work, "pki"), "-e", "lb_backend_port=2379", "--skip-tags", "master,node,addons")
-	if r.code != 2 {
-		t.Fatalf("exit %d, want 2 (a host failed)\n%s", r.code, tail(r.raw, 3000))
+	if r.Code != 2 {
+		t.Fatalf("exit %d, want 2 (a host failed)\n%s", r.Code, tail(r.Raw, 3000))
 	}
-	fails := strings.Join(r.failures(), "\n")
+	fails := strings.Join(r.Failures(), "\n")
 	if !strings.Contains(fails, "VIP "+taken+" is already in use") || !strings.Contains(fails, "(h3)") {
 		t.Errorf("failures do not name the VIP and h3:\n%s", fails)
 	}
 	t.Logf("preflight transcript:\n%s", fails)
-	for _, e := range r.events {
+	for _, e := range r.Events {
 		if e.Type == "host_result" && e.Play != "preflight" {
 			t.Fatalf("a task ran after preflight failed: %s @ %s", e.Task, e.Host)
 		}
 	}
-	for h, c := range r.recap() {
+	for h, c := range r.Recap() {
 		if c["changed"] != 0 {
 			t.Errorf("%s changed=%d although preflight failed", h, c["changed"])
 		}

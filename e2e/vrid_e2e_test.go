@@ -52,7 +52,7 @@ func TestE2EVridConflict(t *testing.T) {
 	stopForeignVRRP(t, l, "h3")
 	startForeignVRRP(t, l, "h3", 61, foreignAddr, nil)
 	first := kplay(t, bin, work, args...)
-	first.mustSucceed(t, "site.yaml with the foreign router on vrid 61")
+	first.MustSucceed(t, "site.yaml with the foreign router on vrid 61")
 	if msg := vridMsg(first, "h1"); !strings.Contains(msg, "vrid 51: no foreign VRRP router") || !strings.Contains(msg, h3+" vrid 61 (VRRPv2 multicast") {
 		t.Errorf("probe report on h1: %q, want no conflict and %s on vrid 61 listed", msg, h3)
 	}
@@ -62,7 +62,7 @@ func TestE2EVridConflict(t *testing.T) {
 	}
 
 	again := kplay(t, bin, work, args...)
-	again.mustSucceed(t, "site.yaml again with our keepalived running")
+	again.MustSucceed(t, "site.yaml again with our keepalived running")
 	// Only the MASTER (the VIP holder) advertises: its peer hears it.
 	master, backup := holders[0], map[string]string{"h1": "h2", "h2": "h1"}[holders[0]]
 	if msg := vridMsg(again, master); !strings.Contains(msg, "vrid 51: no foreign VRRP router") {
@@ -79,7 +79,7 @@ func TestE2EVridConflict(t *testing.T) {
 	stopForeignVRRP(t, l, "h3")
 	startForeignVRRP(t, l, "h3", 51, foreignAddr, []string{h1, h2})
 	warned := kplay(t, bin, work, args...)
-	warned.mustSucceed(t, "site.yaml with a foreign unicast router on vrid 51")
+	warned.MustSucceed(t, "site.yaml with a foreign unicast router on vrid 51")
 	for _, h := range []string{"h1", "h2"} {
 		want := "WARNING: vrid 51 is also used by a foreign unicast VRRP router on eth0 in 4 s (kplay probe): " + h3 + " vrid 51 (VRRPv2 unicast"
 		if msg := vridMsg(warned, h); !strings.Contains(msg, want) {
@@ -99,21 +99,21 @@ func TestE2EVridConflict(t *testing.T) {
 // probe, naming the foreign address and vrid 51, and nothing changed.
 func checkVridStop(t *testing.T, r run, mode, foreign string) {
 	t.Helper()
-	if r.code != 2 {
-		t.Fatalf("%s: exit %d, want 2 (a host failed)\n%s", mode, r.code, tail(r.raw, 3000))
+	if r.Code != 2 {
+		t.Fatalf("%s: exit %d, want 2 (a host failed)\n%s", mode, r.Code, tail(r.Raw, 3000))
 	}
-	fails := r.failures()
+	fails := r.Failures()
 	want := "vrid 51 is used by a foreign VRRP router on eth0 in 4 s (kplay probe): " + foreign + " vrid 51 (VRRPv2 multicast"
 	if len(fails) != 2 || !strings.Contains(fails[0], want) || !strings.Contains(fails[1], want) {
 		t.Errorf("%s: failures %q, want h1 and h2 failing with %q", mode, fails, want)
 	}
 	t.Logf("%s: preflight stopped the run:\n%s", mode, strings.Join(fails, "\n"))
-	for _, e := range r.events {
+	for _, e := range r.Events {
 		if e.Type == "host_result" && e.Play != "preflight" {
 			t.Fatalf("%s: a task ran after preflight failed: %s @ %s", mode, e.Task, e.Host)
 		}
 	}
-	for h, c := range r.recap() {
+	for h, c := range r.Recap() {
 		if c["changed"] != 0 {
 			t.Errorf("%s: %s changed=%d although preflight failed", mode, h, c["changed"])
 		}
@@ -124,7 +124,7 @@ func checkVridStop(t *testing.T, r run, mode, foreign string) {
 // once, and reported no change).
 func vridMsg(r run, host string) string {
 	var msgs []string
-	for _, e := range r.events {
+	for _, e := range r.Events {
 		if e.Type == "host_result" && e.Host == host && strings.HasSuffix(e.Task, vridTask) {
 			if e.Status != "ok" {
 				return fmt.Sprintf("status %s: %s", e.Status, e.Msg)
@@ -141,7 +141,7 @@ func vridMsg(r run, host string) string {
 // shown says whether task ran (ok, not skipped) on host with a message
 // containing want.
 func shown(r run, host, task, want string) bool {
-	for _, e := range r.events {
+	for _, e := range r.Events {
 		if e.Type == "host_result" && e.Host == host && strings.HasSuffix(e.Task, task) && e.Status == "ok" && strings.Contains(e.Msg, want) {
 			return true
 		}

@@ -41,21 +41,21 @@ func TestE2EAddonsOnLab(t *testing.T) {
 		"--skip-tags", "node", "-e", addonsVars}
 
 	check := kplay(t, bin, work, append([]string{"--check"}, args...)...)
-	check.mustSucceed(t, "site.yaml --check on the fresh lab")
+	check.MustSucceed(t, "site.yaml --check on the fresh lab")
 	first := kplay(t, bin, work, args...)
-	first.mustSucceed(t, "site.yaml")
-	t.Logf("site.yaml first run: %v", first.took.Round(time.Second))
+	first.MustSucceed(t, "site.yaml")
+	t.Logf("site.yaml first run: %v", first.Took.Round(time.Second))
 	samePrediction(t, check, first)
 	for _, want := range []string{"flannel", "CoreDNS", "dashboard", "ingress-nginx", "logging"} {
-		if !slices.ContainsFunc(first.changedIn("addons : "), func(s string) bool { return strings.Contains(s, want) }) {
-			t.Errorf("first run did not apply %s: %q", want, first.changedIn("addons : "))
+		if !slices.ContainsFunc(first.ChangedIn("addons : "), func(s string) bool { return strings.Contains(s, want) }) {
+			t.Errorf("first run did not apply %s: %q", want, first.ChangedIn("addons : "))
 		}
 	}
 	t.Run("objects", func(t *testing.T) { checkAddonObjects(t, l, admin) })
 
 	second := kplay(t, bin, work, args...)
-	second.mustSucceed(t, "site.yaml again")
-	second.mustChangeNothing(t, "second run")
+	second.MustSucceed(t, "site.yaml again")
+	second.MustChangeNothing(t, "second run")
 
 	t.Run("variable change, check, rollback", func(t *testing.T) { checkAddonChange(t, bin, work, admin, args) })
 	t.Run("absent", func(t *testing.T) { checkAddonAbsent(t, bin, work, admin, args) })
@@ -105,8 +105,8 @@ func checkAddonObjects(t *testing.T, l *lab.Lab, admin string) {
 func checkAddonChange(t *testing.T, bin, work, admin string, args []string) {
 	changedArgs := append(slices.Clone(args), "-e", "coredns_replicas=3")
 	check := kplay(t, bin, work, append([]string{"--check"}, changedArgs...)...)
-	check.mustSucceed(t, "--check with coredns_replicas=3")
-	if got := check.changed(); len(got) != 1 || !strings.Contains(got[0], "CoreDNS") {
+	check.MustSucceed(t, "--check with coredns_replicas=3")
+	if got := check.Changed(); len(got) != 1 || !strings.Contains(got[0], "CoreDNS") {
 		t.Errorf("--check with coredns_replicas=3 predicted %q, want exactly the CoreDNS task", got)
 	}
 	replicas := func() string {
@@ -116,7 +116,7 @@ func checkAddonChange(t *testing.T, bin, work, admin string, args []string) {
 		t.Fatalf("--check changed the replicas to %s", got)
 	}
 	real := kplay(t, bin, work, changedArgs...)
-	real.mustSucceed(t, "site.yaml with coredns_replicas=3")
+	real.MustSucceed(t, "site.yaml with coredns_replicas=3")
 	samePrediction(t, check, real)
 	if got := replicas(); got != "3" {
 		t.Fatalf("coredns replicas %s after the run, want 3", got)
@@ -130,8 +130,8 @@ func checkAddonChange(t *testing.T, bin, work, admin string, args []string) {
 		t.Errorf("coredns replicas %s after kplay rollback, want 2", got)
 	}
 	after := kplay(t, bin, work, args...)
-	after.mustSucceed(t, "site.yaml after kplay rollback")
-	after.mustChangeNothing(t, "run after kplay rollback")
+	after.MustSucceed(t, "site.yaml after kplay rollback")
+	after.MustChangeNothing(t, "run after kplay rollback")
 }
 
 // checkAddonAbsent: addons_logging=absent deletes the logging objects
@@ -139,16 +139,16 @@ func checkAddonChange(t *testing.T, bin, work, admin string, args []string) {
 func checkAddonAbsent(t *testing.T, bin, work, admin string, args []string) {
 	absent := append(slices.Clone(args), "-e", "addons_logging=absent")
 	r := kplay(t, bin, work, absent...)
-	r.mustSucceed(t, "site.yaml with addons_logging=absent")
-	if got := r.changed(); len(got) != 1 || !strings.Contains(got[0], "logging") {
+	r.MustSucceed(t, "site.yaml with addons_logging=absent")
+	if got := r.Changed(); len(got) != 1 || !strings.Contains(got[0], "logging") {
 		t.Errorf("addons_logging=absent changed %q, want the logging task only", got)
 	}
 	if got, _ := kubectl(t, admin, "-n", "logging", "get", "ds", "fluent-bit", "--ignore-not-found", "-o", "name"); got != "" {
 		t.Errorf("fluent-bit still there: %q", got)
 	}
 	again := kplay(t, bin, work, absent...)
-	again.mustSucceed(t, "site.yaml with addons_logging=absent again")
-	again.mustChangeNothing(t, "absent again")
+	again.MustSucceed(t, "site.yaml with addons_logging=absent again")
+	again.MustChangeNothing(t, "absent again")
 }
 
 // l2inv is the inventory path of a site.yaml argument list ("-i PATH").
@@ -188,8 +188,8 @@ func TestE2EAddonsPodsOnVM(t *testing.T) {
 	args := []string{"-i", l.Inventory(), "site.yaml", "-e", "pki_local_dir=" + filepath.Join(work, "pki"),
 		"-e", `{"vip": "", "lb_hosts": [], "lb_port": 16443, "addons_wait_timeout": 900}`, "--connect-timeout", "60"}
 	first := kplay(t, bin, work, args...)
-	first.mustSucceed(t, "site.yaml with a VM node")
-	t.Logf("site.yaml first run: %v", first.took.Round(time.Second))
+	first.MustSucceed(t, "site.yaml with a VM node")
+	t.Logf("site.yaml first run: %v", first.Took.Round(time.Second))
 	if got := mustKubectl(t, admin, "get", "nodes", "h2", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); got != "True" {
 		t.Errorf("node h2 Ready = %q", got)
 	}
@@ -214,6 +214,6 @@ func TestE2EAddonsPodsOnVM(t *testing.T) {
 		t.Errorf("nslookup through kube-dns: phase %q, output:\n%s", phase, logs)
 	}
 	second := kplay(t, bin, work, args...)
-	second.mustSucceed(t, "site.yaml again")
-	second.mustChangeNothing(t, "second run")
+	second.MustSucceed(t, "site.yaml again")
+	second.MustChangeNothing(t, "second run")
 }

@@ -40,15 +40,15 @@ func TestE2EMasterOnLab(t *testing.T) {
 		"-e", "pki_local_dir=" + filepath.Join(work, "pki")}
 
 	check := kplay(t, bin, work, append([]string{"--check"}, args...)...)
-	check.mustSucceed(t, "site.yaml --check on the fresh lab")
+	check.MustSucceed(t, "site.yaml --check on the fresh lab")
 	first := kplay(t, bin, work, args...)
-	first.mustSucceed(t, "site.yaml")
-	t.Logf("site.yaml first run: %v; --check run: %v", first.took.Round(time.Second), check.took.Round(time.Second))
-	if len(first.changedIn("master : ")) == 0 {
+	first.MustSucceed(t, "site.yaml")
+	t.Logf("site.yaml first run: %v; --check run: %v", first.Took.Round(time.Second), check.Took.Round(time.Second))
+	if len(first.ChangedIn("master : ")) == 0 {
 		t.Fatal("the first run changed nothing in the master role")
 	}
 	samePrediction(t, check, first)
-	if !strings.Contains(first.raw, "admin kubeconfig: "+admin) {
+	if !strings.Contains(first.Raw, "admin kubeconfig: "+admin) {
 		t.Errorf("the run does not say where admin.conf is (%s)", admin)
 	}
 
@@ -56,9 +56,9 @@ func TestE2EMasterOnLab(t *testing.T) {
 	t.Run("workload objects", func(t *testing.T) { checkDeployment(t, admin) })
 
 	second := kplay(t, bin, work, args...)
-	second.mustSucceed(t, "site.yaml again")
-	t.Logf("site.yaml second run: %v", second.took.Round(time.Second))
-	second.mustChangeNothing(t, "second run")
+	second.MustSucceed(t, "site.yaml again")
+	t.Logf("site.yaml second run: %v", second.Took.Round(time.Second))
+	second.MustChangeNothing(t, "second run")
 
 	t.Run("HA", func(t *testing.T) { checkMasterFailover(t, l, admin) })
 	t.Run("flag change and rollback", func(t *testing.T) { checkFlagRollback(t, l, bin, work, admin, args) })
@@ -199,11 +199,11 @@ func runningFlag(t *testing.T, l *lab.Lab, host, flag string) bool {
 func checkFlagRollback(t *testing.T, l *lab.Lab, bin, work, admin string, args []string) {
 	const flag = "--default-watch-cache-size=200"
 	r := kplay(t, bin, work, append(args, "-e", `{"apiserver_extra_args": {"default-watch-cache-size": 200}}`)...)
-	r.mustSucceed(t, "site.yaml with an apiserver flag")
-	t.Logf("flag change run: %v", r.took.Round(time.Second))
-	restarts := r.changedIn("master : restart kube-apiserver")
-	if len(restarts) != 3 || len(r.changedIn("master : restart kube-controller-manager")) != 0 {
-		t.Errorf("restarted: %q, want the 3 apiservers only", r.changed())
+	r.MustSucceed(t, "site.yaml with an apiserver flag")
+	t.Logf("flag change run: %v", r.Took.Round(time.Second))
+	restarts := r.ChangedIn("master : restart kube-apiserver")
+	if len(restarts) != 3 || len(r.ChangedIn("master : restart kube-controller-manager")) != 0 {
+		t.Errorf("restarted: %q, want the 3 apiservers only", r.Changed())
 	}
 	for _, m := range masters {
 		if !runningFlag(t, l, m, flag) {
@@ -224,13 +224,13 @@ func checkFlagRollback(t *testing.T, l *lab.Lab, bin, work, admin string, args [
 		}
 	}
 	check := kplay(t, bin, work, append([]string{"--check"}, args...)...)
-	check.mustSucceed(t, "site.yaml --check after kplay rollback")
+	check.MustSucceed(t, "site.yaml --check after kplay rollback")
 	again := kplay(t, bin, work, args...)
-	again.mustSucceed(t, "site.yaml after kplay rollback")
-	t.Logf("run after rollback: %v", again.took.Round(time.Second))
+	again.MustSucceed(t, "site.yaml after kplay rollback")
+	t.Logf("run after rollback: %v", again.Took.Round(time.Second))
 	samePrediction(t, check, again)
-	if got := again.changedIn("master : restart kube-apiserver"); len(got) != 3 {
-		t.Errorf("after rollback the run restarted %q, want the 3 apiservers", again.changed())
+	if got := again.ChangedIn("master : restart kube-apiserver"); len(got) != 3 {
+		t.Errorf("after rollback the run restarted %q, want the 3 apiservers", again.Changed())
 	}
 	for _, m := range masters {
 		if runningFlag(t, l, m, flag) {

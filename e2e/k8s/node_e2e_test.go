@@ -1,9 +1,7 @@
 package k8s_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,68 +29,11 @@ func nodeArtifacts() string {
 	return ""
 }
 
-// nodeRun is one kplay run: exit code, changed task/host pairs, output.
-type nodeRun struct {
-	code    int
-	changed []string
-	recap   map[string]map[string]int
-	out     string
-}
-
-// nodeKplay runs bin with --json in dir (bounded to 30 minutes: VM nodes
-// are slow) and reads the changed results and the recap.
-func nodeKplay(t *testing.T, bin, dir string, args ...string) nodeRun {
+// nodeKplay runs bin with --json in dir, bounded to 30 minutes (VM nodes
+// are slow).
+func nodeKplay(t *testing.T, bin, dir string, args ...string) run {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append(args, "--json")...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	r := nodeRun{out: string(out) + stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("kplay %q: %v", args, err)
-	}
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var e struct {
-			Task, Host, Status string
-			Recap              map[string]map[string]int
-		}
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			continue
-		}
-		if e.Status == "changed" {
-			r.changed = append(r.changed, e.Host+": "+e.Task)
-		}
-		if e.Recap != nil {
-			r.recap = e.Recap
-		}
-	}
-	return r
-}
-
-// ok fails t with the run's failures when it did not exit 0.
-func (r nodeRun) ok(t *testing.T, what string) {
-	t.Helper()
-	if r.code != 0 {
-		lines := strings.Split(r.out, "\n")
-		var fails []string
-		for _, l := range lines {
-			if strings.Contains(l, `"status":"failed"`) || strings.Contains(l, `"status":"unreachable"`) {
-				fails = append(fails, l)
-			}
-		}
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		t.Fatalf("%s: exit %d\nfailures:\n%s\ntail:\n%s", what, r.code, strings.Join(fails, "\n"), strings.Join(lines, "\n"))
-	}
+	return labtest.Kplay(t, bin, dir, 30*time.Minute, args...)
 }
 
 // nodeSSH runs cmd on host over the lab's ssh_config (bounded).
@@ -155,7 +96,7 @@ func TestE2ENodeOnVM(t *testing.T) {
 	args := []string{"-i", l.Inventory(), "site.yaml", "-e", "@" + extra, "--skip-tags", "addons", "--connect-timeout", "60"}
 
 	first := nodeKplay(t, bin, work, args...)
-	first.ok(t, "site.yaml")
+	first.MustSucceed(t, "site.yaml")
 	kc := "kubectl --kubeconfig /etc/kubernetes/admin.conf "
 
 	t.Run("services", func(t *testing.T) {
@@ -208,9 +149,9 @@ func TestE2ENodeOnVM(t *testing.T) {
 	})
 
 	second := nodeKplay(t, bin, work, args...)
-	second.ok(t, "site.yaml again")
-	if len(second.changed) != 0 {
-		t.Errorf("second run changed %d task/host pairs: %q", len(second.changed), second.changed)
+	second.MustSucceed(t, "site.yaml again")
+	if len(second.Changed()) != 0 {
+		t.Errorf("second run changed %d task/host pairs: %q", len(second.Changed()), second.Changed())
 	}
 
 	t.Run("Ready with a CNI config", func(t *testing.T) {
@@ -225,7 +166,7 @@ func TestE2ENodeOnVM(t *testing.T) {
 			t.Fatalf("write CNI config: %v\n%s", err, out)
 		}
 		third := nodeKplay(t, bin, work, append(args, "--tags", "node")...)
-		third.ok(t, "node play with a CNI config (Ready gate)")
+		third.MustSucceed(t, "node play with a CNI config (Ready gate)")
 		out, _ := nodeSSH(t, l, master, kc+"get node "+node+` -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`)
 		if strings.TrimSpace(out) != "True" {
 			t.Errorf("node %s Ready = %q after the Ready gate passed", node, out)
