@@ -99,30 +99,39 @@ func BaseCached(stateDir string) bool {
 }
 
 // ensureBase returns the root of the base image, building it first when the
-// current recipe has none. A lock file serializes concurrent builds; the
-// build goes to a temp dir renamed into place, so a half base never shows.
+// current recipe has none. The build goes to a temp dir renamed into place,
+// so a half base never shows.
 func ensureBase(ctx context.Context, c Config) (string, error) {
 	dir := baseDir(c.StateDir)
-	root := filepath.Join(dir, "rootfs")
-	if BaseCached(c.StateDir) {
-		return root, nil
+	cached := func() bool { return BaseCached(c.StateDir) }
+	return filepath.Join(dir, "rootfs"), buildOnce(c.StateDir, "base.lock", "base image", cached,
+		func() error { return buildBase(ctx, c, dir) })
+}
+
+// buildOnce runs build unless cached says the image is there, holding the
+// lock file stateDir/lockName meanwhile, so that concurrent labs build one
+// recipe once (the second finds it cached after the first). what names the
+// image in errors.
+func buildOnce(stateDir, lockName, what string, cached func() bool, build func() error) error {
+	if cached() {
+		return nil
 	}
-	if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
-		return "", fmt.Errorf("base image: %w", err)
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	lock, err := os.OpenFile(filepath.Join(c.StateDir, "base.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(stateDir, lockName), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return "", fmt.Errorf("base image lock: %w", err)
+		return fmt.Errorf("%s lock: %w", what, err)
 	}
 	defer lock.Close()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("base image lock: %w", err)
+		return fmt.Errorf("%s lock: %w", what, err)
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if BaseCached(c.StateDir) {
-		return root, nil
+	if cached() {
+		return nil
 	}
-	return root, buildBase(ctx, c, dir)
+	return build()
 }
 
 // buildBase debootstraps and configures a base into a temp dir, then

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -108,28 +107,12 @@ func VMImageCached(stateDir string) bool {
 }
 
 // ensureVMImage returns the VM image dir, building it first when the
-// current recipe has none, under the same lock as the nspawn base.
+// current recipe has none (under its own lock, vm.lock).
 func ensureVMImage(ctx context.Context, c Config) (string, error) {
 	dir := vmImageDir(c.StateDir)
-	if VMImageCached(c.StateDir) {
-		return dir, nil
-	}
-	if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
-		return "", fmt.Errorf("vm image: %w", err)
-	}
-	lock, err := os.OpenFile(filepath.Join(c.StateDir, "vm.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", fmt.Errorf("vm image lock: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("vm image lock: %w", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if VMImageCached(c.StateDir) {
-		return dir, nil
-	}
-	return dir, buildVMImage(ctx, c, dir)
+	cached := func() bool { return VMImageCached(c.StateDir) }
+	return dir, buildOnce(c.StateDir, "vm.lock", "vm image", cached,
+		func() error { return buildVMImage(ctx, c, dir) })
 }
 
 // buildVMImage debootstraps and configures the VM root in a temp dir, takes
