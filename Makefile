@@ -84,6 +84,12 @@ diff:
 # Container images (pause, CoreDNS, flannel, busybox) as OCI archives and
 # the CNI plugins, built from source into $KPLAY_ARTIFACTS (default
 # ~/.cache/kplay/artifacts)/images and /cni; cached by version.
+# govulncheck against vuln.go.dev, or VULNDB=DIR: a local database in the
+# v1 layout (e.g. built with golang/vulndb's cmd/indexdb from its data/osv).
+.PHONY: vuln
+vuln:
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@v1.9.0 $(if $(VULNDB),-db file://$(abspath $(VULNDB))) ./...
+
 .PHONY: k8s-images
 k8s-images:
 	./scripts/images-build.sh
