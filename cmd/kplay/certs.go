@@ -55,13 +55,9 @@ func runCerts(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	var pkiDir string
 	fset := newPlayFlagSet(&f)
 	fset.StringVar(&pkiDir, "pki-dir", "", "")
-	pos, err := parseArgs(fset, args)
-	if err == errHelp {
-		fmt.Fprint(stdout, certsUsage)
-		return errHelp
-	}
+	pos, err := parseCommand(fset, args, "certs", certsUsage, stdout)
 	if err != nil {
-		return usageErrorf("certs: %v (see kplay certs --help)", err)
+		return err
 	}
 	if len(pos) != 1 || pos[0] != "check" {
 		return usageErrorf("certs: want `check` (see kplay certs --help)")

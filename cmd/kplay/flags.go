@@ -108,6 +108,24 @@ func newPlayFlagSet(f *playFlags) *flag.FlagSet {
 // errHelp is returned by parseArgs when -h/--help was given.
 var errHelp = flag.ErrHelp
 
+// parseCommand is parseArgs for the command named name ("" = the playbook
+// command): --help prints usage to stdout and returns errHelp; a bad flag
+// is a usage error pointing at the command's --help.
+func parseCommand(fs *flag.FlagSet, args []string, name, usage string, stdout io.Writer) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err == errHelp {
+		fmt.Fprint(stdout, usage)
+		return nil, errHelp
+	}
+	if err != nil {
+		if name == "" {
+			return nil, usageErrorf("%v (see kplay --help)", err)
+		}
+		return nil, usageErrorf("%s: %v (see kplay %s --help)", name, err, name)
+	}
+	return pos, nil
+}
+
 // parseArgs parses flags placed anywhere among the positional arguments
 // (kplay site.yaml -i hosts.yaml works like kplay -i hosts.yaml site.yaml)
 // and returns the positional arguments in order. Everything after "--" is

@@ -58,13 +58,9 @@ type outFile struct {
 // runInit is `kplay init [--force] DIR`.
 func runInit(args []string, stdout io.Writer) error {
 	var f initFlags
-	pos, err := parseArgs(newInitFlagSet(&f), args)
-	if err == errHelp {
-		fmt.Fprint(stdout, initUsage)
-		return errHelp
-	}
+	pos, err := parseCommand(newInitFlagSet(&f), args, "init", initUsage, stdout)
 	if err != nil {
-		return usageErrorf("init: %v (see kplay init --help)", err)
+		return err
 	}
 	if len(pos) != 1 {
 		return usageErrorf("init: want one DIR argument, got %d (see kplay init --help)", len(pos))

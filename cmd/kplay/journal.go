@@ -119,13 +119,9 @@ func runRuns(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	var f playFlags
 	fset := newPlayFlagSet(&f)
-	pos, err := parseArgs(fset, args)
-	if err == errHelp {
-		fmt.Fprint(stdout, runsUsage)
-		return errHelp
-	}
+	pos, err := parseCommand(fset, args, "runs", runsUsage, stdout)
 	if err != nil {
-		return usageErrorf("runs: %v (see kplay runs --help)", err)
+		return err
 	}
 	if err := applyConfig(&f, flagsSet(fset)); err != nil {
 		return err
@@ -253,13 +249,9 @@ Flags:
 func runRollback(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f playFlags
 	fset := newPlayFlagSet(&f)
-	pos, err := parseArgs(fset, args)
-	if err == errHelp {
-		fmt.Fprint(stdout, rollbackUsage)
-		return errHelp
-	}
+	pos, err := parseCommand(fset, args, "rollback", rollbackUsage, stdout)
 	if err != nil {
-		return usageErrorf("rollback: %v (see kplay rollback --help)", err)
+		return err
 	}
 	if err := applyConfig(&f, flagsSet(fset)); err != nil {
 		return err

@@ -18,13 +18,9 @@ import (
 func runPlaybooks(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f playFlags
 	fset := newPlayFlagSet(&f)
-	pos, err := parseArgs(fset, args)
-	if err == errHelp {
-		fmt.Fprint(stdout, usageText)
-		return errHelp
-	}
+	pos, err := parseCommand(fset, args, "", usageText, stdout)
 	if err != nil {
-		return usageErrorf("%v (see kplay --help)", err)
+		return err
 	}
 	if err := applyConfig(&f, flagsSet(fset)); err != nil { // ./kplay.yaml; flags override it
 		return err

@@ -40,13 +40,9 @@ func runPrune(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	var f playFlags
 	fset := newPlayFlagSet(&f)
 	keep := fset.Int("keep", -1, "")
-	pos, err := parseArgs(fset, args)
-	if err == errHelp {
-		fmt.Fprint(stdout, pruneUsage)
-		return errHelp
-	}
+	pos, err := parseCommand(fset, args, "runs prune", pruneUsage, stdout)
 	if err != nil {
-		return usageErrorf("runs prune: %v (see kplay runs prune --help)", err)
+		return err
 	}
 	if len(pos) > 0 {
 		return usageErrorf("runs prune: unexpected argument %q", pos[0])
