@@ -94,8 +94,7 @@ func BaseCached(stateDir string) bool {
 	if stateDir == "" {
 		stateDir = DefaultStateDir
 	}
-	_, err := os.Stat(filepath.Join(baseDir(stateDir), "info.json"))
-	return err == nil
+	return imageBuilt(baseDir(stateDir))
 }
 
 // ensureBase returns the root of the base image, building it first when the
@@ -137,8 +136,28 @@ func buildOnce(stateDir, lockName, what string, cached func() bool, build func()
 // buildBase debootstraps and configures a base into a temp dir, then
 // renames it to dir.
 func buildBase(ctx context.Context, c Config, dir string) error {
-	if _, err := exec.LookPath("debootstrap"); err != nil {
-		return fmt.Errorf("build base image: debootstrap not found (run `make lab-deps`): %w", err)
+	return buildImage(ctx, c, dir, imageRecipe{what: "base image", hash: RecipeHash(), took: "about a minute",
+		tools: []string{"debootstrap"}, packages: basePackages, configure: configureScript})
+}
+
+// imageRecipe is what buildImage makes: a debootstrapped, configured root
+// (dir/rootfs), then whatever finish makes of it (the VM image packs it
+// into a disk).
+type imageRecipe struct {
+	what, hash, took string // "base image", its recipe hash, how long a build takes
+	tools            []string
+	packages         []string
+	configure        string                                            // sh script, $1 = the root
+	finish           func(ctx context.Context, root, tmp string) error // nil: keep the root
+}
+
+// buildImage builds r into dir.tmp and renames it to dir, so a half-built
+// image never shows; info.json marks it built.
+func buildImage(ctx context.Context, c Config, dir string, r imageRecipe) error {
+	for _, t := range r.tools {
+		if _, err := exec.LookPath(t); err != nil {
+			return fmt.Errorf("build %s: %s not found (run `make lab-deps`): %w", r.what, t, err)
+		}
 	}
 	mirror := c.Mirror
 	if mirror == "" {
@@ -146,36 +165,50 @@ func buildBase(ctx context.Context, c Config, dir string) error {
 	}
 	tmp := dir + ".tmp"
 	if err := removeTree(tmp); err != nil {
-		return fmt.Errorf("build base image: clean old attempt: %w", err)
+		return fmt.Errorf("build %s: clean old attempt: %w", r.what, err)
 	}
 	start := time.Now()
-	fmt.Fprintf(c.Log, "building base image %s from %s (once; about a minute)\n", filepath.Base(dir), mirror)
-	args := []string{"--variant=minbase", "--include=" + strings.Join(basePackages, ","),
-		"--cache-dir=" + filepath.Join(c.StateDir, "debcache"), suite, filepath.Join(tmp, "rootfs"), mirror}
+	fmt.Fprintf(c.Log, "building %s %s from %s (once; %s)\n", r.what, filepath.Base(dir), mirror, r.took)
+	root := filepath.Join(tmp, "rootfs")
 	if err := os.MkdirAll(filepath.Join(c.StateDir, "debcache"), 0o755); err != nil {
-		return fmt.Errorf("build base image: %w", err)
+		return fmt.Errorf("build %s: %w", r.what, err)
 	}
+	args := []string{"--variant=minbase", "--include=" + strings.Join(r.packages, ","),
+		"--cache-dir=" + filepath.Join(c.StateDir, "debcache"), suite, root, mirror}
 	if out, err := runLong(ctx, "debootstrap", args...); err != nil {
 		unmountAll(tmp)
-		return fmt.Errorf("build base image: debootstrap: %s: %w", lastLines(out, 5), err)
+		return fmt.Errorf("build %s: debootstrap: %s: %w", r.what, lastLines(out, 5), err)
 	}
 	if err := unmountAll(tmp); err != nil {
-		return fmt.Errorf("build base image: %w", err)
+		return fmt.Errorf("build %s: %w", r.what, err)
 	}
-	if out, err := runLong(ctx, "sh", "-c", configureScript, "configure", filepath.Join(tmp, "rootfs")); err != nil {
-		return fmt.Errorf("build base image: configure: %s: %w", lastLines(out, 5), err)
+	if out, err := runLong(ctx, "sh", "-c", r.configure, "configure", root); err != nil {
+		unmountAll(tmp)
+		return fmt.Errorf("build %s: configure: %s: %w", r.what, lastLines(out, 5), err)
 	}
-	info := BaseInfo{Recipe: RecipeHash(), Mirror: mirror, Built: time.Now().UTC(),
-		Seconds: time.Since(start).Seconds(), Packages: basePackages}
+	if r.finish != nil {
+		if err := r.finish(ctx, root, tmp); err != nil {
+			return fmt.Errorf("build %s: %w", r.what, err)
+		}
+	}
+	info := BaseInfo{Recipe: r.hash, Mirror: mirror, Built: time.Now().UTC(),
+		Seconds: time.Since(start).Seconds(), Packages: r.packages}
 	data, _ := json.MarshalIndent(info, "", "  ")
 	if err := writeFile(filepath.Join(tmp, "info.json"), append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("build base image: %w", err)
+		return fmt.Errorf("build %s: %w", r.what, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("build base image: %w", err)
+		return fmt.Errorf("build %s: %w", r.what, err)
 	}
-	fmt.Fprintf(c.Log, "base image built in %.0fs\n", info.Seconds)
+	fmt.Fprintf(c.Log, "%s built in %.0fs\n", r.what, info.Seconds)
 	return nil
+}
+
+// imageBuilt says whether an image folder is complete (its info.json is
+// written last).
+func imageBuilt(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "info.json"))
+	return err == nil
 }
 
 // runLong runs a long command (no short timeout) and returns its output.

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // vmPackages are installed into the VM image: a systemd server with its own
@@ -102,8 +99,7 @@ func VMImageCached(stateDir string) bool {
 	if stateDir == "" {
 		stateDir = DefaultStateDir
 	}
-	_, err := os.Stat(filepath.Join(vmImageDir(stateDir), "info.json"))
-	return err == nil
+	return imageBuilt(vmImageDir(stateDir))
 }
 
 // ensureVMImage returns the VM image dir, building it first when the
@@ -119,52 +115,9 @@ func ensureVMImage(ctx context.Context, c Config) (string, error) {
 // its kernel and initrd out, packs the root into a sparse ext4 disk.raw
 // (mkfs.ext4 -d: no loop device, no mount), then renames the temp dir to dir.
 func buildVMImage(ctx context.Context, c Config, dir string) error {
-	for _, t := range []string{"debootstrap", "mkfs.ext4", "chroot"} {
-		if _, err := exec.LookPath(t); err != nil {
-			return fmt.Errorf("build vm image: %s not found (run `make lab-deps`): %w", t, err)
-		}
-	}
-	mirror := c.Mirror
-	if mirror == "" {
-		mirror = DetectMirror()
-	}
-	tmp := dir + ".tmp"
-	if err := removeTree(tmp); err != nil {
-		return fmt.Errorf("build vm image: clean old attempt: %w", err)
-	}
-	start := time.Now()
-	fmt.Fprintf(c.Log, "building vm image %s from %s (once; a few minutes)\n", filepath.Base(dir), mirror)
-	root := filepath.Join(tmp, "rootfs")
-	if err := os.MkdirAll(filepath.Join(c.StateDir, "debcache"), 0o755); err != nil {
-		return fmt.Errorf("build vm image: %w", err)
-	}
-	args := []string{"--variant=minbase", "--include=" + strings.Join(vmPackages, ","),
-		"--cache-dir=" + filepath.Join(c.StateDir, "debcache"), suite, root, mirror}
-	if out, err := runLong(ctx, "debootstrap", args...); err != nil {
-		unmountAll(tmp)
-		return fmt.Errorf("build vm image: debootstrap: %s: %w", lastLines(out, 5), err)
-	}
-	if err := unmountAll(tmp); err != nil {
-		return fmt.Errorf("build vm image: %w", err)
-	}
-	if out, err := runLong(ctx, "sh", "-c", vmConfigureScript, "configure", root); err != nil {
-		unmountAll(tmp)
-		return fmt.Errorf("build vm image: configure: %s: %w", lastLines(out, 5), err)
-	}
-	if err := packVMImage(ctx, root, tmp); err != nil {
-		return fmt.Errorf("build vm image: %w", err)
-	}
-	info := BaseInfo{Recipe: VMRecipeHash(), Mirror: mirror, Built: time.Now().UTC(),
-		Seconds: time.Since(start).Seconds(), Packages: vmPackages}
-	data, _ := json.MarshalIndent(info, "", "  ")
-	if err := writeFile(filepath.Join(tmp, "info.json"), append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("build vm image: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("build vm image: %w", err)
-	}
-	fmt.Fprintf(c.Log, "vm image built in %.0fs\n", info.Seconds)
-	return nil
+	return buildImage(ctx, c, dir, imageRecipe{what: "vm image", hash: VMRecipeHash(), took: "a few minutes",
+		tools: []string{"debootstrap", "mkfs.ext4", "chroot"}, packages: vmPackages, configure: vmConfigureScript,
+		finish: packVMImage})
 }
 
 // packVMImage copies the kernel and the kplay initrd out of root into dir
