@@ -14,6 +14,14 @@
 #                             and nft from this Debian machine, busybox)
 #     busybox_<v>.tar         docker.io/library/busybox:<v> (Debian's
 #                             busybox-static; for DNS checks)
+#   and, for kubeadm mode (install_mode: kubeadm), the control-plane images
+#   from the Kubernetes binaries in kubernetes/<KUBE_VERSION>/bin (make
+#   k8s-artifacts), one layer with the binary at /usr/local/bin/<name>:
+#     kube-apiserver_<kv>.tar, kube-controller-manager_<kv>.tar,
+#     kube-scheduler_<kv>.tar registry.k8s.io/<name>:<kv>
+#     kube-proxy_<kv>.tar     registry.k8s.io/kube-proxy:<kv> (+ nft,
+#                             iptables (nf_tables) and busybox from this
+#                             Debian machine, as flannel)
 #   images/SHA256SUMS
 #   cni/bin/{flannel,bridge,host-local,loopback,portmap} + cni/bin/SHA256SUMS
 #
@@ -21,7 +29,8 @@
 # repacks (the archives are byte-identical). Versions: COREDNS_VERSION,
 # FLANNEL_VERSION, CNI_PLUGINS_VERSION, CNI_FLANNEL_VERSION below.
 #
-#   scripts/images-build.sh            (from the repository root)
+#   scripts/images-build.sh                (from the repository root)
+#   scripts/images-build.sh control-plane  (only the control-plane images)
 set -euo pipefail
 
 GO=${GO:-go}
@@ -38,6 +47,8 @@ CNI_PLUGINS_VERSION=${CNI_PLUGINS_VERSION:-v1.6.2}
 # the module proxy; containernetworking/plugins carried the same plugin
 # (plugins/meta/flannel) up to v0.9.x.
 CNI_FLANNEL_VERSION=${CNI_FLANNEL_VERSION:-v0.9.1}
+KUBE_VERSION=${KUBE_VERSION:-v1.34.4}
+KUBE_BIN=$ARTIFACTS/kubernetes/$KUBE_VERSION/bin
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 need_debs() {
@@ -91,6 +102,56 @@ pack() {
 	(cd "$ROOT" && "$GO" run ./tools/images "$@")
 }
 
+# nftables FILE... : -file/-link arguments putting nft and iptables
+# (nf_tables) with their libraries and xtables extensions into an image.
+nftables_args() {
+	local xtdir=/usr/lib/x86_64-linux-gnu/xtables l
+	hostfiles /usr/sbin/nft /usr/sbin/xtables-nft-multi "$xtdir"/*.so
+	for l in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+		echo "-link=/usr/sbin/$l=xtables-nft-multi"
+	done
+}
+
+# sums: images/SHA256SUMS over every archive.
+sums() {
+	(cd "$OUT" && sha256sum $(ls *.tar | sort)) >"$OUT/.SHA256SUMS.tmp"
+	mv "$OUT/.SHA256SUMS.tmp" "$OUT/SHA256SUMS"
+}
+
+# control_plane: registry.k8s.io/{kube-apiserver,kube-controller-manager,
+# kube-scheduler,kube-proxy}:$KUBE_VERSION from the binaries in $KUBE_BIN,
+# each checked against its SHA256SUMS first; the binary at
+# /usr/local/bin/<name> with PATH set, as upstream (kubeadm's static pods
+# run the bare command name). kube-proxy also gets nft, iptables and a
+# busybox shell (its nftables and iptables modes run them).
+control_plane() {
+	local n l extra
+	[ -f "$KUBE_BIN/SHA256SUMS" ] || { echo "images-build: $KUBE_BIN/SHA256SUMS missing (make k8s-artifacts)" >&2; exit 1; }
+	(cd "$KUBE_BIN" && grep -E '  (kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy)$' SHA256SUMS | sha256sum -c --quiet -) ||
+		{ echo "images-build: binaries in $KUBE_BIN do not match their SHA256SUMS" >&2; exit 1; }
+	for n in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+		extra=()
+		if [ "$n" = kube-proxy ]; then
+			mapfile -t extra < <(nftables_args)
+			extra+=("-file=/bin/busybox=/bin/busybox:0755")
+			for l in sh cat ls echo sleep test; do extra+=("-link=/bin/$l=busybox"); done
+		fi
+		pack -ref "registry.k8s.io/$n:$KUBE_VERSION" -out "$OUT/${n}_$KUBE_VERSION.tar" \
+			-file "/usr/local/bin/$n=$KUBE_BIN/$n:0755" "${extra[@]}" \
+			-env "PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" -entrypoint "/usr/local/bin/$n"
+	done
+}
+
+if [ "${1:-}" = control-plane ]; then
+	need_debs
+	mkdir -p "$OUT"
+	control_plane
+	sums
+	echo "images in $OUT:"
+	cat "$OUT/SHA256SUMS"
+	exit 0
+fi
+
 need_debs
 mkdir -p "$OUT" "$CNI_OUT" "$CACHE"
 
@@ -136,12 +197,8 @@ flannel_build() {
 	rm -rf "$dir/src"
 }
 flannel_build
-xtdir=/usr/lib/x86_64-linux-gnu/xtables
-mapfile -t nfargs < <(hostfiles /usr/sbin/nft /usr/sbin/xtables-nft-multi "$xtdir"/*.so)
+mapfile -t nfargs < <(nftables_args)
 links=()
-for l in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
-	links+=("-link=/usr/sbin/$l=xtables-nft-multi")
-done
 for l in sh cp mv rm mkdir cat ls ln echo sleep test; do links+=("-link=/bin/$l=busybox"); done
 pack -ref "ghcr.io/flannel-io/flannel:$FLANNEL_VERSION" -out "$OUT/flannel_$FLANNEL_VERSION.tar" \
 	-file "/opt/bin/flanneld=$CACHE/flannel-$FLANNEL_VERSION/flannel:0755" \
@@ -156,8 +213,13 @@ for a in $(/bin/busybox --list); do [ "$a" = busybox ] || bblinks+=("-link=/bin/
 pack -ref "docker.io/library/busybox:$bbver" -out "$OUT/busybox_$bbver.tar" \
 	-file "/bin/busybox=/bin/busybox:0755" "${bblinks[@]}" -env "PATH=/bin" -cmd sh
 
-(cd "$OUT" && sha256sum $(ls *.tar | sort)) >"$OUT/.SHA256SUMS.tmp"
-mv "$OUT/.SHA256SUMS.tmp" "$OUT/SHA256SUMS"
+# The control-plane images (kubeadm mode), when the binaries are there.
+if [ -f "$KUBE_BIN/SHA256SUMS" ]; then
+	control_plane
+else
+	echo "images-build: no $KUBE_BIN/SHA256SUMS: control-plane images skipped (make k8s-artifacts, then again)"
+fi
+sums
 
 # CNI plugins for /opt/cni/bin.
 gobin "$CNI_FLANNEL_VERSION" "cni-$CNI_FLANNEL_VERSION" \
