@@ -55,6 +55,7 @@ type Event struct {
 	Hosts    []string `json:"hosts,omitempty"` // play_start: the play's hosts; task_start: the batch
 
 	Task      string `json:"task,omitempty"` // display name (role : name)
+	Role      string `json:"role,omitempty"` // the task's role, "" for a play task
 	TaskPos   *Pos   `json:"task_pos,omitempty"`
 	Module    string `json:"module,omitempty"`
 	IsHandler bool   `json:"is_handler,omitempty"`

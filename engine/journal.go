@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -59,7 +60,7 @@ type JournalRecorder struct {
 
 // Record implements Journal.
 func (jr JournalRecorder) Record(e Event) error {
-	entry := journal.Entry{Time: e.Time, Host: e.Host, Play: e.Play, Task: e.Task, Module: e.Module,
+	entry := journal.Entry{Time: e.Time, Host: e.Host, Delegate: delegateOf(e), Role: e.Role, Play: e.Play, Task: e.Task, Module: e.Module,
 		Status: string(e.Status), TaskID: e.TaskID, ArgsHash: e.ArgsHash, Register: e.Register, Msg: e.Msg}
 	if e.TaskPos != nil {
 		entry.TaskPos = e.TaskPos.String()
@@ -71,6 +72,15 @@ func (jr JournalRecorder) Record(e Event) error {
 		entry.Result = m
 	}
 	return jr.J.Record(entry)
+}
+
+// delegateOf is the host a delegated task ran on, "" when it ran on its
+// play host (not delegated, or delegated to that host itself).
+func delegateOf(e Event) string {
+	if e.Delegate == e.Host {
+		return ""
+	}
+	return e.Delegate
 }
 
 // ResumeFrom returns an Options.Resume that answers from an earlier run's
@@ -111,8 +121,16 @@ func (r *runner) openJournal(pbs []*Playbook, start time.Time) (*journal.Journal
 	}
 	for _, pb := range pbs {
 		meta.Playbooks = append(meta.Playbooks, pb.Path)
+		meta.PlaybookFiles = append(meta.PlaybookFiles, recordedPlaybook(pb))
 		addChecksum(meta.Checksums, pb.Path)
 	}
+	for _, dir := range r.opts.RolePaths {
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		meta.RolePaths = append(meta.RolePaths, dir)
+	}
+	meta.ExtraVars, meta.Withheld = journal.SplitExtraVars(r.opts.ExtraVars)
 	j, err := journal.Create(r.opts.JournalDir, meta)
 	if err != nil {
 		return nil, &OptionsError{Msg: "journal folder " + r.opts.JournalDir, Err: err}

@@ -68,6 +68,9 @@ type Play struct {
 	Diff              *bool
 	NoLog             bool
 	IgnoreUnreachable bool
+	// only, when not nil, restricts the play to these hosts (kplay
+	// rollback runs a role's rollback tasks only where it undid changes).
+	only []string
 }
 
 // RoleRef is a role named by a play's roles:, a dependency in meta/main.yaml

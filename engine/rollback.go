@@ -21,8 +21,13 @@ type RollbackOptions struct {
 	// does not hide the deployment before it); a rollback is undone by
 	// naming its id.
 	RunID string
-	// Check reports what would be done and changes nothing.
+	// Check reports what would be done and changes nothing (nor runs any
+	// rollback task).
 	Check bool
+	// FilesOnly restores the files (and objects, services' states) and
+	// runs no role's rollback tasks: the services pick the restored files
+	// up at their next restart or run.
+	FilesOnly bool
 	// Report receives each action as it is done.
 	Report func(journal.Action)
 }
@@ -34,6 +39,12 @@ type RollbackReport struct {
 	Hosts    []string
 	Changed  int
 	Failed   []string
+	// Roles are the roles whose rollback tasks ran after the restore (in
+	// check mode: would run), with their hosts; Options.Sink saw their
+	// events.
+	Roles []RoleRollback
+	// RolesFailed: the files are restored, the rollback tasks failed.
+	RolesFailed bool
 }
 
 // Rollback undoes a run's changes on its hosts (newest first, hosts in
@@ -72,7 +83,8 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 		Conn: func(host string) (modules.Conn, error) { return r.rollbackConn(host) }}
 	if !ro.Check {
 		j, err := journal.Create(ro.JournalDir, journal.Meta{ID: journal.NewID(r.now()), Kind: "rollback",
-			RollbackOf: id, Command: ro.Command, Inventory: meta.Inventory, Playbooks: meta.Playbooks})
+			RollbackOf: id, Command: ro.Command, Inventory: meta.Inventory, Playbooks: meta.Playbooks,
+			PlaybookFiles: meta.PlaybookFiles, RolePaths: meta.RolePaths, ExtraVars: meta.ExtraVars, Withheld: meta.Withheld})
 		if err != nil {
 			return nil, &OptionsError{Msg: "journal folder " + ro.JournalDir, Err: err}
 		}
@@ -81,7 +93,9 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 	}
 	failed := map[string]bool{}
 	seen := map[string]bool{}
+	var targets roleTargets
 	jopts.Report = func(a journal.Action) {
+		targets.add(a)
 		if !seen[a.Host] {
 			seen[a.Host] = true
 			rep.Hosts = append(rep.Hosts, a.Host)
@@ -97,7 +111,18 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 			ro.Report(a)
 		}
 	}
-	err = journal.Rollback(ctx, entries, jopts)
+	if err := journal.Rollback(ctx, entries, jopts); err != nil {
+		if !ro.FilesOnly && len(targets.list) > 0 {
+			err = fmt.Errorf("%w\n(the roles' rollback tasks did not run: not every change was undone)", err)
+		}
+		return rep, err
+	}
+	if ro.FilesOnly || ctx.Err() != nil {
+		return rep, ctx.Err()
+	}
+	targets.sortHosts(ro.Inventory.Order)
+	rep.Roles, err = runRoleRollbacks(ctx, ro, meta, targets.list, jopts.Journal)
+	rep.RolesFailed = err != nil
 	return rep, err
 }
 
@@ -109,9 +134,9 @@ func rollbackFilter(inv *inventory.Inventory, limit string, entries []journal.En
 	var hosts []string
 	seen := map[string]bool{}
 	for _, e := range entries {
-		if !seen[e.Host] {
-			seen[e.Host] = true
-			hosts = append(hosts, e.Host)
+		if h := e.Target(); !seen[h] {
+			seen[h] = true
+			hosts = append(hosts, h)
 		}
 	}
 	sel, err := inv.Limit(hosts, limit)
@@ -126,7 +151,7 @@ func rollbackFilter(inv *inventory.Inventory, limit string, entries []journal.En
 }
 
 func rollbackStatus(rep *RollbackReport) string {
-	if len(rep.Failed) > 0 {
+	if len(rep.Failed) > 0 || rep.RolesFailed {
 		return journal.StatusFailed
 	}
 	return journal.StatusOK

@@ -131,7 +131,7 @@ func (r *runner) playHosts(pb *Playbook, play *Play) ([]string, error) {
 	defer r.mu.Unlock()
 	out := hosts[:0:0]
 	for _, h := range hosts {
-		if !r.removed[h] && (r.opts.Only == nil || slices.Contains(r.opts.Only, h)) {
+		if !r.removed[h] && (r.opts.Only == nil || slices.Contains(r.opts.Only, h)) && (play.only == nil || slices.Contains(play.only, h)) {
 			out = append(out, h)
 		}
 	}

@@ -17,7 +17,7 @@ func (p *playRun) apply(tr *taskRun, hosts []string, outs []*outcome) int {
 		}
 		p.emitOutcome(tr, o)
 		p.count(tr, o)
-		p.keepChanges(tr, o.host, o.res)
+		p.keepChanges(tr, o)
 		targets := []string{hosts[i]}
 		if tr.t.RunOnce {
 			targets = hosts
@@ -57,7 +57,7 @@ func (p *playRun) hostEvent(tr *taskRun, o *outcome) Event {
 	if tr.t.NoLog || p.play.NoLog {
 		res = censored(res)
 	}
-	return Event{Type: EventHostResult, Play: playName(p.play), Task: tr.displayName(), TaskPos: posPtr(tr.t.Pos),
+	return Event{Type: EventHostResult, Play: playName(p.play), Task: tr.displayName(), Role: roleName(tr.t), TaskPos: posPtr(tr.t.Pos),
 		Module: tr.t.Module, IsHandler: tr.f.handler, Host: o.host, Delegate: o.delegate,
 		Status: res.Status, Result: res, Duration: o.dur, Msg: res.Msg,
 		TaskID: taskID(tr.t), ArgsHash: o.argsHash, Register: tr.t.Register}
@@ -209,4 +209,12 @@ func lines(s string) []any {
 	}
 	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return stringsToAny(parts)
+}
+
+// roleName is the name of the role t came from, "" for a play task.
+func roleName(t *Task) string {
+	if t.Role == nil {
+		return ""
+	}
+	return t.Role.Name
 }

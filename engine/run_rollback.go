@@ -10,11 +10,16 @@ import (
 
 // keepChanges remembers, for rollback_on_failure, what a task changed on a
 // host during the play.
-func (p *playRun) keepChanges(tr *taskRun, host string, res *TaskResult) {
+func (p *playRun) keepChanges(tr *taskRun, o *outcome) {
+	host, res := o.host, o.res
 	if !p.rollbackOn() || len(res.Changes) == 0 {
 		return
 	}
-	p.changes[host] = append(p.changes[host], journal.Entry{Host: host, Play: playName(p.play),
+	delegate := o.delegate
+	if delegate == host {
+		delegate = ""
+	}
+	p.changes[host] = append(p.changes[host], journal.Entry{Host: host, Delegate: delegate, Role: roleName(tr.t), Play: playName(p.play),
 		Task: tr.t.DisplayName(), TaskPos: tr.t.Pos.String(), Module: tr.t.Module, Status: string(res.Status),
 		Changes: res.Changes})
 }
@@ -67,6 +72,11 @@ func (p *playRun) undoChanges(ctx context.Context, hosts []string) {
 		Forks: p.r.opts.Forks,
 		Report: func(a journal.Action) {
 			res := results[a.Host]
+			for _, o := range a.Origins {
+				if res == nil {
+					res = results[o.Host] // undone on the delegate
+				}
+			}
 			if res == nil {
 				return
 			}

@@ -53,19 +53,35 @@ type Meta struct {
 	Hosts     []string          `json:"hosts,omitempty"`
 	Changes   int               `json:"changes"`
 	Failed    []string          `json:"failed,omitempty"`
+	// PlaybookFiles, RolePaths and ExtraVars are what `kplay rollback`
+	// needs to run the tasks/rollback.yaml of the roles whose changes it
+	// undid, in the scope the run had: each playbook as an absolute path,
+	// or "embedded:playbooks/NAME" for one embedded in kplay; the extra
+	// role folders (absolute); the run's -e values. Secret extra vars
+	// (see SecretVarName) are not stored: their names are in Withheld.
+	PlaybookFiles []string       `json:"playbook_files,omitempty"`
+	RolePaths     []string       `json:"role_paths,omitempty"`
+	ExtraVars     map[string]any `json:"extra_vars,omitempty"`
+	Withheld      []string       `json:"extra_vars_withheld,omitempty"`
 }
 
 // Entry is one task result on one host. Entries with Changes are what
 // rollback undoes; the rest let --resume skip tasks that already finished.
 type Entry struct {
-	Seq     int       `json:"seq"`
-	Time    time.Time `json:"time"`
-	Host    string    `json:"host"`
-	Play    string    `json:"play,omitempty"`
-	Task    string    `json:"task,omitempty"`
-	TaskPos string    `json:"task_pos,omitempty"`
-	Module  string    `json:"module,omitempty"`
-	Status  string    `json:"status"`
+	Seq  int       `json:"seq"`
+	Time time.Time `json:"time"`
+	Host string    `json:"host"`
+	// Delegate is the host a delegated task (delegate_to) ran on: its
+	// changes are there, and rollback undoes them there.
+	Delegate string `json:"delegate_to,omitempty"`
+	// Role is the role the task came from ("" for a play task): rollback
+	// runs that role's tasks/rollback.yaml where it undid its changes.
+	Role    string `json:"role,omitempty"`
+	Play    string `json:"play,omitempty"`
+	Task    string `json:"task,omitempty"`
+	TaskPos string `json:"task_pos,omitempty"`
+	Module  string `json:"module,omitempty"`
+	Status  string `json:"status"`
 	// TaskID identifies the task within the playbook (position, name and
 	// loop index); ArgsHash is a hash of its rendered arguments. Resume
 	// skips a task only when both match.

@@ -21,6 +21,17 @@ type Action struct {
 	What    string // "restore /etc/motd", "remove /etc/x", "restart nginx"
 	Changed bool
 	Err     error
+	// Origins are the entries whose changes the action undid: their play
+	// host, role and play (a delegated task's host differs from Host).
+	// Rollback runs the rollback tasks of these roles on these hosts.
+	Origins []Origin
+}
+
+// Origin names where a journaled change came from.
+type Origin struct {
+	Host string // the play host the task ran for
+	Role string // "" for a play task
+	Play string
 }
 
 // RollbackOptions configures Rollback.
@@ -55,25 +66,40 @@ type plan struct {
 	services map[string]*serviceState
 	order    []string
 	other    []modules.Change
+	// origins lists, per path, per "service "+unit and per "other N", the
+	// entries that changed it.
+	origins map[string][]Origin
 }
 
 type serviceState struct {
 	running, boot string
 }
 
-// Plan groups a run's entries per host into undo plans.
+// Target is the host where an entry's changes were made, and so undone:
+// the delegate of a delegated task, else the play host.
+func (e Entry) Target() string {
+	if e.Delegate != "" {
+		return e.Delegate
+	}
+	return e.Host
+}
+
+// Plan groups a run's entries per target host into undo plans.
 func planFor(entries []Entry) map[string]*plan {
 	plans := map[string]*plan{}
 	seen := map[string]map[string]bool{}
 	for _, e := range entries {
-		p := plans[e.Host]
+		h := e.Target()
+		p := plans[h]
 		if p == nil {
-			p = &plan{services: map[string]*serviceState{}, cleanup: map[string][]string{}}
-			plans[e.Host] = p
-			seen[e.Host] = map[string]bool{}
+			p = &plan{services: map[string]*serviceState{}, cleanup: map[string][]string{}, origins: map[string][]Origin{}}
+			plans[h] = p
+			seen[h] = map[string]bool{}
 		}
+		o := Origin{Host: e.Host, Role: e.Role, Play: e.Play}
 		for _, c := range e.Changes {
-			p.add(c, seen[e.Host])
+			p.add(c, seen[h])
+			p.addOrigin(originKey(c, len(p.other)-1), o)
 		}
 	}
 	for _, p := range plans {
@@ -115,6 +141,27 @@ func (p *plan) add(c modules.Change, seen map[string]bool) {
 	default:
 		p.other = append(p.other, c)
 	}
+}
+
+// originKey is where p.origins keeps the origins of change c (for a
+// change of another kind, the index of its entry in p.other).
+func originKey(c modules.Change, otherIndex int) string {
+	switch c.Kind {
+	case modules.KindFile:
+		return "file " + c.Path
+	case modules.KindService:
+		return "service " + c.Name
+	}
+	return fmt.Sprintf("other %d", otherIndex)
+}
+
+func (p *plan) addOrigin(key string, o Origin) {
+	for _, have := range p.origins[key] {
+		if have == o {
+			return
+		}
+	}
+	p.origins[key] = append(p.origins[key], o)
 }
 
 // createdByRun tells whether the earliest change of path created it.
@@ -175,15 +222,23 @@ func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOption
 	for _, c := range p.files {
 		changed, entry, err := runUndo(ctx, conn, undoScript(c, opts.backupDir(), opts.Check)+cleanupScript(p.cleanup[c.Path], opts.Check))
 		what := describe(c)
-		report(Action{Host: host, What: what, Changed: changed, Err: err})
+		report(Action{Host: host, What: what, Changed: changed, Err: err, Origins: p.origins[originKey(c, 0)]})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", host, what, err))
 			continue
 		}
 		restored = restored || changed
 		if changed && !opts.Check && opts.Journal != nil {
-			if err := opts.Journal.Record(Entry{Host: host, Task: "rollback: " + what, Module: "rollback",
-				Status: "changed", Changes: []modules.Change{entry.toChange(c)}}); err != nil {
+			e := Entry{Host: host, Task: "rollback: " + what, Module: "rollback",
+				Status: "changed", Changes: []modules.Change{entry.toChange(c)}}
+			if o := p.origins[originKey(c, 0)]; len(o) > 0 {
+				// Undoing this rollback runs the same role's rollback tasks.
+				e.Host, e.Role, e.Play = o[0].Host, o[0].Role, o[0].Play
+				if e.Host != host {
+					e.Delegate = host
+				}
+			}
+			if err := opts.Journal.Record(e); err != nil {
 				return err
 			}
 		}
@@ -191,7 +246,8 @@ func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOption
 	for _, name := range p.order {
 		s := p.services[name]
 		changed, _, err := runUndo(ctx, conn, serviceScript(name, s.running, s.boot, restored, opts.Check))
-		report(Action{Host: host, What: "service " + name + " back to " + strings.Trim(s.running+" "+s.boot, " "), Changed: changed, Err: err})
+		report(Action{Host: host, What: "service " + name + " back to " + strings.Trim(s.running+" "+s.boot, " "), Changed: changed, Err: err,
+			Origins: p.origins["service "+name]})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: service %s: %w", host, name, err))
 		}
@@ -199,12 +255,13 @@ func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOption
 	for i := len(p.other) - 1; i >= 0; i-- {
 		c := p.other[i]
 		script, what := otherScript(c, opts.Check)
+		origins := p.origins[originKey(c, i)]
 		if script == "" {
-			report(Action{Host: host, What: what})
+			report(Action{Host: host, What: what, Origins: origins})
 			continue
 		}
 		changed, _, err := runUndo(ctx, conn, script)
-		report(Action{Host: host, What: what, Changed: changed, Err: err})
+		report(Action{Host: host, What: what, Changed: changed, Err: err, Origins: origins})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", host, what, err))
 		}

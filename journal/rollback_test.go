@@ -189,3 +189,56 @@ func TestRollbackMissingBackupFails(t *testing.T) {
 		t.Fatalf("want a missing-backup error, got %v", err)
 	}
 }
+
+// TestRollbackDelegatedOnDelegate: a delegated task's change is undone on
+// the host it ran on (the delegate), reported with its play host and role
+// as origin, and --limit-style filtering applies to that host.
+func TestRollbackDelegatedOnDelegate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "obj.yaml")
+	if err := os.WriteFile(p, []byte("kind: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries := []Entry{{Host: "m1", Delegate: "addons", Role: "addons", Play: "addons", Status: "changed",
+		Changes: []modules.Change{{Kind: modules.KindFile, Path: p, Action: "created"}}}}
+	var asked []string
+	var acts []Action
+	conn := &transport.Local{}
+	err := Rollback(t.Context(), entries, RollbackOptions{
+		Conn:   func(h string) (modules.Conn, error) { asked = append(asked, h); return conn, nil },
+		Report: func(a Action) { acts = append(acts, a) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(asked, ",") != "addons" {
+		t.Errorf("connected to %q, want the delegate only", asked)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("%s not removed: %v", p, err)
+	}
+	want := []Origin{{Host: "m1", Role: "addons", Play: "addons"}}
+	if len(acts) != 1 || acts[0].Host != "addons" || !acts[0].Changed || len(acts[0].Origins) != 1 || acts[0].Origins[0] != want[0] {
+		t.Errorf("actions %+v, want one changed on addons from %+v", acts, want)
+	}
+	// Selecting the play host only leaves the delegate's change alone.
+	asked = nil
+	err = Rollback(t.Context(), entries, RollbackOptions{Include: func(h string) bool { return h == "m1" },
+		Conn: func(h string) (modules.Conn, error) { asked = append(asked, h); return conn, nil }})
+	if err != nil || len(asked) != 0 {
+		t.Errorf("limit m1: connected to %q (%v), want none", asked, err)
+	}
+}
+
+func TestSplitExtraVars(t *testing.T) {
+	stored, withheld := SplitExtraVars(map[string]any{
+		"vip": "10.0.0.9", "ansible_become_pass": "x", "db": map[string]any{"Password": "y"},
+		"list": []any{map[string]any{"token": "z"}}, "etcd_snapshot_count": 20000,
+	})
+	if len(stored) != 2 || stored["vip"] != "10.0.0.9" || stored["etcd_snapshot_count"] != 20000 {
+		t.Errorf("stored %v", stored)
+	}
+	if strings.Join(withheld, ",") != "ansible_become_pass,db,list" {
+		t.Errorf("withheld %q", withheld)
+	}
+}

@@ -22,6 +22,10 @@ func undoScript(c modules.Change, backupDir string, dry bool) string {
 	// drop a newline that ends a name.
 	fmt.Fprintf(&b, "p=%s; d=%s; n=%s; b=%s; bd=%s; dry=%s\n", shell.Quote(c.Path), shell.Quote(path.Dir(c.Path)),
 		shell.Quote(path.Base(c.Path)), shell.Quote(c.Backup), shell.Quote(backupDir), map[bool]string{true: "1", false: ""}[dry])
+	// mp, md: where the current content is kept, backupDir mirroring the
+	// path (a relative path too: inside backupDir, not next to it).
+	mp := backupDir + "/" + strings.TrimPrefix(c.Path, "/")
+	fmt.Fprintf(&b, "mp=%s; md=%s\n", shell.Quote(mp), shell.Quote(path.Dir(mp)))
 	// cur: the attributes now, so the rollback's own entry can undo them.
 	b.WriteString(`if [ -L "$p" ]; then k=link; elif [ -d "$p" ]; then k=directory; else k=file; fi
 if [ -e "$p" ] || [ -L "$p" ]; then echo "cur $(stat -c '%a %U %G' -- "$p") $k"; fi
@@ -31,7 +35,7 @@ if [ -e "$p" ] || [ -L "$p" ]; then echo "cur $(stat -c '%a %U %G' -- "$p") $k";
   if [ -n "$bd" ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
     if [ -L "$p" ]; then echo "entry $1 yes"; echo "target $(readlink -- "$p")"; return 0; fi
     if [ -d "$p" ]; then echo "entry $1 yes"; return 0; fi
-    mkdir -p -m 0700 -- "$bd$d" && cp -P -p -- "$p" "$bd$p" || exit 1; echo "entry $1 yes $bd$p"
+    mkdir -p -m 0700 -- "$md" && cp -P -p -- "$p" "$mp" || exit 1; echo "entry $1 yes $mp"
   else echo "entry $1 no"; fi
 }
 `)
