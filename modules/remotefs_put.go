@@ -392,11 +392,21 @@ func landedAfterCancel(ctx context.Context, req *Request, dest, sum string, exis
 	if !existed {
 		return "", true
 	}
-	stem := strings.TrimSuffix(backupSuffix(req), ".kplay~")
 	var out bytes.Buffer
-	cmd := "ls -1t -- " + shell.Quote(dest+stem) + "*" + shell.Quote(".kplay~") + " 2>/dev/null | head -n 1"
-	if err := req.Conn.Exec(lctx, cmd, nil, &out, nil); err != nil {
+	if err := req.Conn.Exec(lctx, newestBackupScript(dest, backupSuffix(req)), nil, &out, nil); err != nil {
 		return "", true
 	}
-	return strings.TrimSpace(out.String()), true
+	return out.String(), true
+}
+
+// newestBackupScript prints, exactly and without a newline, the newest
+// backup of dest made with suffix (dest + stem + anything + ".kplay~"),
+// or nothing. A glob and test -nt, not `ls | head`: a name may hold
+// newlines or end in spaces, and must come back whole.
+func newestBackupScript(dest, suffix string) string {
+	stem := strings.TrimSuffix(suffix, ".kplay~")
+	return "n=; for f in " + shell.Quote(dest+stem) + "*" + shell.Quote(".kplay~") + "; do\n" +
+		"  { [ -e \"$f\" ] || [ -L \"$f\" ]; } || continue\n" +
+		"  if [ -z \"$n\" ] || [ \"$f\" -nt \"$n\" ]; then n=$f; fi\n" +
+		"done\n[ -z \"$n\" ] || printf '%s' \"$n\"\n"
 }
