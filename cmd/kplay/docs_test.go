@@ -29,6 +29,7 @@ func TestDocsListEveryFlag(t *testing.T) {
 		}
 	}
 	add("kplay", flagNames(newPlayFlagSet(&playFlags{}))...)
+	add("kplay rollback", flagNames(newRollbackFlagSet(&playFlags{}, &rollbackFlags{}))...)
 	add("kplay init", flagNames(newInitFlagSet(&initFlags{}))...)
 	add("kplay roles", flagNames(newRolesFlagSet(&rolesFlags{}))...)
 	add("kplay vars", helpFlags(varsUsage)...)

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
+	"github.com/kplay/kplay/journal"
 	"github.com/kplay/kplay/shell"
 	"go.yaml.in/yaml/v3"
 )
@@ -87,4 +89,51 @@ func validVarName(k string) bool {
 		}
 	}
 	return k != ""
+}
+
+// redactCommand is the command line as a journal records it: an -e value
+// that sets a secret variable (journal.SecretVarName) is replaced by its
+// names with "***" values, so that no password reaches meta.json.
+func redactCommand(args []string) []string {
+	out := append([]string(nil), args...)
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		switch {
+		case a == "-e" || a == "--extra-vars" || a == "-extra-vars" || a == "--e":
+			if i+1 < len(out) {
+				out[i+1] = redactExtraVar(out[i+1])
+				i++
+			}
+		default:
+			for _, p := range []string{"-e=", "--e=", "-extra-vars=", "--extra-vars="} {
+				if v, ok := strings.CutPrefix(a, p); ok {
+					out[i] = p + redactExtraVar(v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// redactExtraVar hides the secret values of one -e value; @FILE stays.
+func redactExtraVar(v string) string {
+	if strings.HasPrefix(strings.TrimSpace(v), "@") {
+		return v
+	}
+	m, err := parseExtraVar(v)
+	if err != nil {
+		return v
+	}
+	if _, withheld := journal.SplitExtraVars(m); len(withheld) == 0 {
+		return v
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		keys[i] = k + "=***"
+	}
+	return strings.Join(keys, " ")
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -74,7 +76,7 @@ func (f *playFlags) applyJournal(opts *engine.Options, args []string) error {
 		return nil
 	}
 	opts.JournalDir = journalDirFor(f.journalDir, opts.Inventory.Dir)
-	opts.Command = append([]string{"kplay"}, args...)
+	opts.Command = append([]string{"kplay"}, redactCommand(args)...)
 	if f.resume == "" {
 		return nil
 	}
@@ -224,31 +226,60 @@ func describeChange(c modules.Change) string {
 	return s
 }
 
-const rollbackUsage = `Usage: kplay rollback [ID] [-i INVENTORY] [-l LIMIT] [--check] [SSH flags]
+const rollbackUsage = `Usage: kplay rollback [ID] [-i INVENTORY] [-l LIMIT] [--check] [--files-only] [-e VARS] [SSH flags]
 
 Undoes a journaled run (default: the newest run that changed something):
 on each host, newest change first and hosts in parallel, every file is put
 back byte for byte with its mode and owner (or removed if the run created
 it), packages the run installed are removed, and services the run touched
 are put back in their state before the run (restarted where their files
-were restored). A second rollback changes nothing. The rollback is itself
-journaled: kplay rollback ROLLBACK-ID undoes it.
+were restored).
+
+Then, for every role whose changes were undone on a host, the role's
+tasks/rollback.yaml runs on those hosts, in playbook order, with the run's
+playbooks, role folders and extra vars (recorded in its journal) and this
+inventory: it validates the restored files and restarts or reloads the
+services one host at a time, each gated on health (etcd, lb-pair, master,
+node, addons). If one fails, the files stay restored, the error names the
+host and task, and kplay exits non-zero.
+
+A second rollback changes nothing (and runs no rollback task). The
+rollback is itself journaled: kplay rollback ROLLBACK-ID undoes it.
 
 Flags:
   -i, --inventory FILE     inventory (default ./hosts.yaml)
   -l, --limit PATTERN      only these hosts
-  -C, --check              say what would be done, change nothing
+  -C, --check              say what would be done (files, and the roles whose
+                           rollback tasks would run, with their hosts), change nothing
+      --files-only         restore the files only: run no role's rollback tasks
+                           (the services pick the files up at their next restart)
+  -e, --extra-vars VARS    override the run's extra vars for the rollback tasks
+                           (secret ones are not journaled: give them again)
   -f, --forks N            hosts in parallel (default all)
+  -v, --verbose            more output from the rollback tasks
       --journal-dir DIR    the journal folder (default .kplay/runs next to the inventory)
       --known-hosts FILE, --accept-new-host-keys, --ssh-config FILE,
       --connect-timeout S, --private-key FILE, -k, -K: as for a run
   -h, --help               print this help
 `
 
+// rollbackFlags are the flags only kplay rollback has.
+type rollbackFlags struct {
+	filesOnly bool
+}
+
+// newRollbackFlagSet is the run's flag set plus rollback's own flags.
+func newRollbackFlagSet(f *playFlags, rf *rollbackFlags) *flag.FlagSet {
+	fset := newPlayFlagSet(f)
+	fset.BoolVar(&rf.filesOnly, "files-only", false, "")
+	return fset
+}
+
 // runRollback is `kplay rollback [ID]`.
 func runRollback(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f playFlags
-	fset := newPlayFlagSet(&f)
+	var rf rollbackFlags
+	fset := newRollbackFlagSet(&f, &rf)
 	pos, err := parseCommand(fset, args, "rollback", rollbackUsage, stdout)
 	if err != nil {
 		return err
@@ -263,40 +294,63 @@ func runRollback(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return err
 	}
-	if _, err := f.askPasswords(stdin, stderr, opts); err != nil {
+	secrets, err := f.askPasswords(stdin, stderr, opts)
+	if err != nil {
 		return err
 	}
-	ro := engine.RollbackOptions{Options: *opts, Check: f.check}
+	stdout, stderr = maskSecrets(stdout, secrets...), maskSecrets(stderr, secrets...)
+	text := newTextSink(stdout, stderr, int(f.verbosity), false, !f.noColor && colorWanted(stdout))
+	opts.Sink = text
+	ro := engine.RollbackOptions{Options: *opts, Check: f.check, FilesOnly: rf.filesOnly}
 	ro.JournalDir = journalDirFor(f.journalDir, opts.Inventory.Dir)
-	ro.Command = append([]string{"kplay", "rollback"}, args...)
+	ro.Command = append([]string{"kplay", "rollback"}, redactCommand(args)...)
 	if len(pos) == 1 {
 		ro.RunID = pos[0]
 	}
-	verb := "done"
-	if f.check {
-		verb = "would be done"
-	}
-	ro.Report = func(a journal.Action) {
-		mark := "ok"
-		switch {
-		case a.Err != nil:
-			mark = "failed: " + a.Err.Error()
-		case a.Changed && f.check:
-			mark = "would change"
-		case a.Changed:
-			mark = "changed"
-		}
-		fmt.Fprintf(stdout, "[%s] %s: %s\n", a.Host, a.What, mark)
-	}
+	ro.Report = func(a journal.Action) { fmt.Fprintln(stdout, rollbackLine(a, f.check)) }
 	rep, err := engine.Rollback(ctx, ro)
 	if rep != nil {
-		fmt.Fprintf(stdout, "\n%s (%s)\n", rep, verb)
-		if rep.Rollback != "" {
-			fmt.Fprintf(stdout, "journaled as run %s (kplay rollback %s undoes it)\n", rep.Rollback, rep.Rollback)
-		}
+		printRollbackReport(stdout, rep, f.check, rf.filesOnly)
 	}
 	if err != nil {
+		var re *engine.RoleRollbackError
+		if errors.As(err, &re) {
+			return withCode(exitError, fmt.Errorf("rollback of run %s: %w", rep.RunID, err))
+		}
 		return classifyRunError(ctx, err)
 	}
 	return nil
+}
+
+// rollbackLine is one action of a rollback, as printed.
+func rollbackLine(a journal.Action, check bool) string {
+	mark := "ok"
+	switch {
+	case a.Err != nil:
+		mark = "failed: " + a.Err.Error()
+	case a.Changed && check:
+		mark = "would change"
+	case a.Changed:
+		mark = "changed"
+	}
+	return fmt.Sprintf("[%s] %s: %s", a.Host, a.What, mark)
+}
+
+// printRollbackReport prints the summary of a rollback: the roles whose
+// rollback tasks ran (or would run), the counts, the rollback's run id.
+func printRollbackReport(w io.Writer, rep *engine.RollbackReport, check, filesOnly bool) {
+	verb, roleVerb := "done", "ran"
+	if check {
+		verb, roleVerb = "would be done", "would run"
+	}
+	for _, r := range rep.Roles {
+		fmt.Fprintf(w, "rollback tasks of role %s (play %s) %s on %s\n", r.Role, r.Play, roleVerb, strings.Join(r.Hosts, ", "))
+	}
+	if filesOnly {
+		fmt.Fprintln(w, "--files-only: no role's rollback tasks ran; the services pick the restored files up at their next restart")
+	}
+	fmt.Fprintf(w, "\n%s (%s)\n", rep, verb)
+	if rep.Rollback != "" {
+		fmt.Fprintf(w, "journaled as run %s (kplay rollback %s undoes it)\n", rep.Rollback, rep.Rollback)
+	}
 }
