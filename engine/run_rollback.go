@@ -127,7 +127,7 @@ func (p *playRun) runRoleRollbacks(ctx context.Context, hosts []string) {
 		}
 		p.runTasks(ctx, r.Rollback, hs, &frame{})
 		for _, h := range hs {
-			if p.state[h] == "" {
+			if p.state[h] == "" || p.state[h] == hostEnded { // end_host in the rollback tasks
 				p.state[h] = hostFailed
 			}
 		}

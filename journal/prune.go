@@ -140,7 +140,7 @@ func spareShared(root string, metas []Meta, plan PrunePlan) {
 		}
 		for _, e := range entries {
 			for _, c := range e.Changes {
-				used[e.Host+"\x00"+c.Backup] = true
+				used[e.Target()+"\x00"+c.Backup] = true
 			}
 		}
 	}
@@ -164,13 +164,14 @@ func backupsOf(m Meta, entries []Entry) map[string][]string {
 	out := map[string][]string{}
 	seen := map[string]bool{}
 	for _, e := range entries {
+		h := e.Target() // a delegated task's backups are on its delegate
 		for _, c := range e.Changes {
 			b := c.Backup
-			if b == "" || seen[e.Host+"\x00"+b] || !ownBackup(m, b) {
+			if b == "" || seen[h+"\x00"+b] || !ownBackup(m, b) {
 				continue
 			}
-			seen[e.Host+"\x00"+b] = true
-			out[e.Host] = append(out[e.Host], b)
+			seen[h+"\x00"+b] = true
+			out[h] = append(out[h], b)
 		}
 	}
 	for _, bs := range out {

@@ -209,3 +209,16 @@ func TestOwnBackup(t *testing.T) {
 		}
 	}
 }
+
+// TestBackupsOfDelegated: a delegated task's backups are listed under its
+// delegate, where they are.
+func TestBackupsOfDelegated(t *testing.T) {
+	entries := []Entry{
+		{Host: "m1", Delegate: "addons", Changes: []modules.Change{{Kind: modules.KindFile, Path: "/etc/a", Backup: "/etc/a.1.kplay~"}}},
+		{Host: "m1", Changes: []modules.Change{{Kind: modules.KindFile, Path: "/etc/b", Backup: "/etc/b.1.kplay~"}}},
+	}
+	got := backupsOf(Meta{ID: "x", Kind: "run"}, entries)
+	if len(got) != 2 || len(got["addons"]) != 1 || got["addons"][0] != "/etc/a.1.kplay~" || len(got["m1"]) != 1 || got["m1"][0] != "/etc/b.1.kplay~" {
+		t.Errorf("backupsOf = %v, want /etc/a's on addons and /etc/b's on m1", got)
+	}
+}

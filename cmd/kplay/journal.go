@@ -192,7 +192,11 @@ func showRun(w io.Writer, dir, id string) error {
 		fmt.Fprintf(w, "command: %s\n", strings.Join(meta.Command, " "))
 	}
 	for _, e := range entries {
-		fmt.Fprintf(w, "%s [%s] %s (%s) %s\n", e.Time.Format("15:04:05"), e.Host, e.Task, e.TaskPos, e.Status)
+		host := e.Host
+		if e.Delegate != "" {
+			host += " -> " + e.Delegate // its changes are on the delegate
+		}
+		fmt.Fprintf(w, "%s [%s] %s (%s) %s\n", e.Time.Format("15:04:05"), host, e.Task, e.TaskPos, e.Status)
 		for _, c := range e.Changes {
 			fmt.Fprintf(w, "    %s\n", describeChange(c))
 		}
