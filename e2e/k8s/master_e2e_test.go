@@ -41,6 +41,7 @@ func TestE2EMasterOnLab(t *testing.T) {
 	args := []string{"-i", l.Inventory(), "site.yaml", "--skip-tags", "node,addons",
 		"-e", "pki_local_dir=" + filepath.Join(work, "pki")}
 
+	t.Run("preflight service_cidr overlaps the lab", func(t *testing.T) { checkCIDRPreflight(t, l, bin, work, args) })
 	check := kplay(t, bin, work, append([]string{"--check"}, args...)...)
 	check.MustSucceed(t, "site.yaml --check on the fresh lab")
 	first := kplay(t, bin, work, args...)
@@ -50,6 +51,7 @@ func TestE2EMasterOnLab(t *testing.T) {
 		t.Fatal("the first run changed nothing in the master role")
 	}
 	samePrediction(t, check, first)
+	checkMasterPreflightPassed(t, first)
 	if !strings.Contains(first.Raw, "admin kubeconfig: "+admin) {
 		t.Errorf("the run does not say where admin.conf is (%s)", admin)
 	}
@@ -260,4 +262,51 @@ func checkFlagRollback(t *testing.T, l *lab.Lab, bin, work, admin string, args [
 // kube-scheduler last started on host (monotonic microseconds).
 func unitStarts(t *testing.T, l *lab.Lab, host string) string {
 	return strings.TrimSpace(mustSSH(t, l, host, "systemctl show -p ActiveEnterTimestampMonotonic --value kube-apiserver kube-controller-manager kube-scheduler | tr '\\n' ' '"))
+}
+
+// checkCIDRPreflight: a service_cidr overlapping the lab's network stops
+// site.yaml in the preflight play on every master (the master role's cidrs
+// check), naming the network, before any host is changed.
+func checkCIDRPreflight(t *testing.T, l *lab.Lab, bin, work string, args []string) {
+	r := kplay(t, bin, work, append(args, "-e", "service_cidr=10.77.0.0/16")...)
+	if r.Code != 2 {
+		t.Fatalf("exit %d, want 2 (a host failed)\n%s", r.Code, tail(r.Raw, 3000))
+	}
+	fails := strings.Join(r.Failures(), "\n")
+	t.Logf("preflight failures:\n%s", fails)
+	for _, m := range masters {
+		want := "master preflight | service and pod networks overlap nothing @ " + m + ": " + m + ": service_cidr 10.77.0.0/16 overlaps " + ipOf(t, l, m) + "/24 on "
+		if !strings.Contains(fails, want) {
+			t.Errorf("no failure %q", want)
+		}
+	}
+	for _, e := range r.Events {
+		if e.Type == "host_result" && e.Play != "preflight" {
+			t.Fatalf("a task ran after preflight failed: %s @ %s", e.Task, e.Host)
+		}
+	}
+	for h, c := range r.Recap() {
+		if c["changed"] != 0 {
+			t.Errorf("%s changed=%d although preflight failed", h, c["changed"])
+		}
+	}
+}
+
+// checkMasterPreflightPassed: in the real run every master passed the
+// master role's own preflight (apiserver SANs, ports, the endpoint through
+// the VIP answering, etcd /health with apiserver-etcd-client).
+func checkMasterPreflightPassed(t *testing.T, r run) {
+	t.Helper()
+	for _, task := range []string{"apiserver certificate names everything clients use", "control plane ports report",
+		"control plane endpoint reachable", "etcd reachable with the apiserver's client certificate"} {
+		var ok []string
+		for _, e := range r.Events {
+			if e.Type == "host_result" && e.Task == "master : master preflight | "+task && e.Status == "ok" {
+				ok = append(ok, e.Host)
+			}
+		}
+		if len(ok) != len(masters) {
+			t.Errorf("master preflight %q ok on %q, want every master", task, ok)
+		}
+	}
 }
