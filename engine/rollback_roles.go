@@ -87,7 +87,10 @@ func runRoleRollbacks(ctx context.Context, ro RollbackOptions, meta journal.Meta
 	opts.RolePaths = append(append([]string(nil), meta.RolePaths...), ro.RolePaths...)
 	pbs, err := loadRecordedPlaybooks(meta, loadOptions(opts))
 	if err != nil {
-		return nil, err
+		if ro.Check {
+			return nil, err
+		}
+		return nil, fmt.Errorf("the files are restored, but the roles' rollback tasks cannot run: %w", err)
 	}
 	pbs, run, err := rollbackPlaybooks(pbs, targets)
 	if err != nil || len(run) == 0 || ro.Check {

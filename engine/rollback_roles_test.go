@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -218,5 +219,36 @@ func TestRollbackRoleFailure(t *testing.T) {
 	meta, _, err := journal.Read(f.opts.JournalDir, rep.Rollback)
 	if err != nil || meta.Status != journal.StatusFailed {
 		t.Errorf("rollback journal status %q (%v), want failed", meta.Status, err)
+	}
+}
+
+// TestRollbackOldJournal: a run journaled without its playbooks (an older
+// kplay) still has its files restored; the roles' rollback tasks cannot
+// run and the error says so and points at --files-only.
+func TestRollbackOldJournal(t *testing.T) {
+	f := newDelegateFixture(t)
+	rep := f.run(t)
+	metaPath := filepath.Join(f.opts.JournalDir, rep.RunID, "meta.json")
+	data, err := os.ReadFile(metaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "playbook_files")
+	if data, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(metaPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Rollback(t.Context(), RollbackOptions{Options: f.opts})
+	if err == nil || !strings.Contains(err.Error(), "files are restored") || !strings.Contains(err.Error(), "--files-only") {
+		t.Errorf("rollback error %v, want one saying the files are restored and pointing at --files-only", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "h3", "obj.yaml")); !os.IsNotExist(err) {
+		t.Errorf("h3/obj.yaml: %v, want it removed", err)
 	}
 }
