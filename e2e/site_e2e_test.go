@@ -79,6 +79,7 @@ func TestE2ESiteOnLab(t *testing.T) {
 	}
 
 	t.Run("etcd flag change", func(t *testing.T) { checkFlagChange(t, l, bin, work, args) })
+	t.Run("lb-pair rollback", func(t *testing.T) { checkLBRollback(t, l, bin, work, vip, args) })
 	t.Run("failover", func(t *testing.T) { checkFailover(t, l, vip) })
 	t.Run("preflight VIP taken", func(t *testing.T) { checkVIPTaken(t, l, bin, work) })
 	t.Run("add etcd members", func(t *testing.T) { checkAddMembers(t, l, bin, work, vip) })

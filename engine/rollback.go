@@ -111,6 +111,11 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 			ro.Report(a)
 		}
 	}
+	var roles *rolePlaybooks
+	if !ro.FilesOnly {
+		roles = loadRolePlaybooks(ro, meta)
+		jopts.RestartByRole = roles.restarts
+	}
 	if err := journal.Rollback(ctx, entries, jopts); err != nil {
 		if !ro.FilesOnly && len(targets.list) > 0 {
 			err = fmt.Errorf("%w\n(the roles' rollback tasks did not run: not every change was undone)", err)
@@ -121,7 +126,7 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 		return rep, ctx.Err()
 	}
 	targets.sortHosts(ro.Inventory.Order)
-	rep.Roles, err = runRoleRollbacks(ctx, ro, meta, targets.list, jopts.Journal)
+	rep.Roles, err = runRoleRollbacks(ctx, ro, meta, roles, targets.list, jopts.Journal)
 	rep.RolesFailed = err != nil
 	return rep, err
 }

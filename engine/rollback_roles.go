@@ -79,20 +79,18 @@ func (e *RoleRollbackError) Error() string {
 // wins), this inventory, facts when the play gathers them. The run is
 // journaled in the rollback's journal. It returns the roles that had
 // rollback tasks to run.
-func runRoleRollbacks(ctx context.Context, ro RollbackOptions, meta journal.Meta, targets []RoleRollback, j *journal.Journal) ([]RoleRollback, error) {
+func runRoleRollbacks(ctx context.Context, ro RollbackOptions, meta journal.Meta, roles *rolePlaybooks, targets []RoleRollback, j *journal.Journal) ([]RoleRollback, error) {
 	if len(targets) == 0 {
 		return nil, nil
 	}
-	opts := ro.Options
-	opts.RolePaths = append(append([]string(nil), meta.RolePaths...), ro.RolePaths...)
-	pbs, err := loadRecordedPlaybooks(meta, loadOptions(opts))
-	if err != nil {
+	if roles.err != nil {
 		if ro.Check {
-			return nil, err
+			return nil, roles.err
 		}
-		return nil, fmt.Errorf("the files are restored, but the roles' rollback tasks cannot run: %w", err)
+		return nil, fmt.Errorf("the files are restored, but the roles' rollback tasks cannot run: %w", roles.err)
 	}
-	pbs, run, err := rollbackPlaybooks(pbs, targets)
+	opts := roles.opts
+	pbs, run, err := rollbackPlaybooks(roles.pbs, targets)
 	if err != nil || len(run) == 0 || ro.Check {
 		return run, err
 	}
@@ -132,6 +130,48 @@ func runRoleRollbacks(ctx context.Context, ro RollbackOptions, meta journal.Meta
 		return run, &RoleRollbackError{Failures: failures}
 	}
 	return run, nil
+}
+
+// rolePlaybooks are the run's playbooks as loaded for its roles' rollback
+// tasks (err when they cannot be), with the options they load with.
+type rolePlaybooks struct {
+	pbs  []*Playbook
+	opts Options
+	err  error
+}
+
+// loadRolePlaybooks loads the playbooks a run's meta records, with its
+// role folders, before anything is undone: which roles' rollback tasks
+// will restart services decides what the journal rollback restarts.
+func loadRolePlaybooks(ro RollbackOptions, meta journal.Meta) *rolePlaybooks {
+	opts := ro.Options
+	opts.RolePaths = append(append([]string(nil), meta.RolePaths...), ro.RolePaths...)
+	pbs, err := loadRecordedPlaybooks(meta, loadOptions(opts))
+	return &rolePlaybooks{pbs: pbs, opts: opts, err: err}
+}
+
+// restarts tells whether one of origins' roles has rollback tasks in the
+// play it ran in, which then restart its services (journal.Rollback
+// leaves the restart to them).
+func (rp *rolePlaybooks) restarts(origins []journal.Origin) bool {
+	if rp == nil || rp.err != nil {
+		return false
+	}
+	for _, o := range origins {
+		for _, pb := range rp.pbs {
+			for _, play := range pb.Plays {
+				if playName(play) != o.Play {
+					continue
+				}
+				for _, role := range playRoles(play) {
+					if role.Name == o.Role && len(role.Rollback) > 0 {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // withheldMissing lists the withheld extra vars the rollback was not given.

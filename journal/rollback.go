@@ -52,6 +52,11 @@ type RollbackOptions struct {
 	Report func(Action)
 	// Forks limits hosts in parallel; 0 = all.
 	Forks int
+	// RestartByRole, when set, tells whether the rollback tasks of the
+	// role a service change came from restart it afterwards (validated,
+	// one host at a time, gated): such a running service is not restarted
+	// here, only put back to its running/enabled state.
+	RestartByRole func(origins []Origin) bool
 }
 
 // plan is what rollback will undo on one host: the earliest change of each
@@ -245,9 +250,14 @@ func rollbackHost(ctx context.Context, host string, p *plan, opts RollbackOption
 	}
 	for _, name := range p.order {
 		s := p.services[name]
-		changed, _, err := runUndo(ctx, conn, serviceScript(name, s.running, s.boot, restored, opts.Check))
-		report(Action{Host: host, What: "service " + name + " back to " + strings.Trim(s.running+" "+s.boot, " "), Changed: changed, Err: err,
-			Origins: p.origins["service "+name]})
+		origins := p.origins["service "+name]
+		restart := restored && (opts.RestartByRole == nil || !opts.RestartByRole(origins))
+		what := "service " + name + " back to " + strings.Trim(s.running+" "+s.boot, " ")
+		if restored && !restart {
+			what += " (its role's rollback tasks restart it)"
+		}
+		changed, _, err := runUndo(ctx, conn, serviceScript(name, s.running, s.boot, restart, opts.Check))
+		report(Action{Host: host, What: what, Changed: changed, Err: err, Origins: origins})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: service %s: %w", host, name, err))
 		}

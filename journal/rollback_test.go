@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,5 +241,45 @@ func TestSplitExtraVars(t *testing.T) {
 	}
 	if strings.Join(withheld, ",") != "ansible_become_pass,db,list" {
 		t.Errorf("withheld %q", withheld)
+	}
+}
+
+// scriptConn records the scripts it is given and says "changed" to those
+// that restore files.
+type scriptConn struct{ scripts []string }
+
+func (c *scriptConn) Exec(_ context.Context, cmd string, _ io.Reader, stdout, _ io.Writer) error {
+	c.scripts = append(c.scripts, cmd)
+	if strings.HasPrefix(cmd, "p=") {
+		io.WriteString(stdout, "changed\n")
+	}
+	return nil
+}
+
+// TestRollbackRestartLeftToRole: a running service whose files were
+// restored is restarted by the rollback, unless its role's rollback tasks
+// restart it (RestartByRole): then it is only kept running.
+func TestRollbackRestartLeftToRole(t *testing.T) {
+	entries := []Entry{
+		{Host: "h1", Role: "lb-pair", Play: "lb-pair", Changes: []modules.Change{{Kind: modules.KindFile, Path: "/etc/lb.conf", Existed: true, Backup: "/etc/lb.conf.1.kplay~"}}},
+		{Host: "h1", Role: "lb-pair", Play: "lb-pair", Changes: []modules.Change{{Kind: modules.KindService, Name: "kplay-lb", Action: "reloaded", Old: "active"}}},
+	}
+	for _, byRole := range []bool{false, true} {
+		c := &scriptConn{}
+		var acts []Action
+		opts := RollbackOptions{Conn: func(string) (modules.Conn, error) { return c, nil }, Report: func(a Action) { acts = append(acts, a) }}
+		if byRole {
+			opts.RestartByRole = func(o []Origin) bool { return len(o) == 1 && o[0].Role == "lb-pair" }
+		}
+		if err := Rollback(t.Context(), entries, opts); err != nil {
+			t.Fatal(err)
+		}
+		last := c.scripts[len(c.scripts)-1]
+		if got := strings.Contains(last, "systemctl restart"); got == byRole {
+			t.Errorf("RestartByRole set %v: service script restarts: %v\n%s", byRole, got, last)
+		}
+		if what := acts[len(acts)-1].What; byRole != strings.Contains(what, "rollback tasks restart it") {
+			t.Errorf("RestartByRole set %v: action %q", byRole, what)
+		}
 	}
 }
