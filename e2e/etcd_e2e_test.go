@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -100,35 +101,39 @@ func runningSnapshotCount(t *testing.T, l *lab.Lab, host string) string {
 	return strings.TrimSpace(out)
 }
 
-// checkRollback: kplay rollback puts the previous etcd.env back; the next
-// site.yaml run (with the old settings) sees etcd older than its files and
-// restarts the members one at a time onto the old flag, losing no write;
-// a run after that changes nothing.
+// checkRollback: kplay rollback puts the previous etcd.env back, then the
+// etcd role's rollback tasks restart the members onto it one at a time,
+// each gated on cluster health, while the writer loses no write: right
+// after the rollback every running member has the old flag. The next site.yaml run (with the old settings) finds etcd
+// running on its files and changes nothing.
 func checkRollback(t *testing.T, l *lab.Lab, bin, work string, args []string) {
+	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
 	out, code := kplayText(t, bin, work, "rollback", "-i", l.Inventory())
+	w.stop("kplay rollback restarting the members")
+	t.Logf("kplay rollback:\n%s", tail(out, 2500))
 	if code != 0 {
-		t.Fatalf("kplay rollback: exit %d\n%s", code, out)
+		t.Fatalf("kplay rollback: exit %d", code)
 	}
-	t.Logf("kplay rollback:\n%s", tail(out, 600))
+	if !strings.Contains(out, "rollback tasks of role etcd (play etcd) ran on h1, h2, h3") {
+		t.Errorf("kplay rollback did not run the etcd role's rollback tasks on h1-h3")
+	}
+	if n := len(regexp.MustCompile(`(?m)^changed: \[h[123]\]`).FindAllString(out, -1)); n != 3 {
+		t.Errorf("%d members restarted by the rollback tasks, want 3", n)
+	}
 	for _, h := range []string{"h1", "h2", "h3"} {
 		if env := mustSSH(t, l, h, "grep SNAPSHOT_COUNT /etc/etcd/etcd.env"); !strings.Contains(env, "=10000") {
 			t.Errorf("%s etcd.env after rollback: %q", h, env)
 		}
-	}
-	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
-	r := kplay(t, bin, work, args...)
-	r.MustSucceed(t, "site.yaml after kplay rollback")
-	w.stop("restart onto the rolled-back flag")
-	for _, h := range []string{"h1", "h2", "h3"} {
 		if got := runningSnapshotCount(t, l, h); got != "ETCD_SNAPSHOT_COUNT=10000" {
-			t.Errorf("%s: running etcd has %q after rollback and re-run, want 10000", h, got)
+			t.Errorf("%s: running etcd has %q right after kplay rollback, want 10000", h, got)
 		}
 	}
+	mustSSH(t, l, "h1", "/usr/local/bin/kplay-etcdctl endpoint health --cluster")
 	again := kplay(t, bin, work, args...)
-	again.MustSucceed(t, "site.yaml once more")
+	again.MustSucceed(t, "site.yaml after kplay rollback")
 	for h, c := range again.Recap() {
 		if c["changed"] != 0 {
-			t.Errorf("after rollback, a second run: %s changed=%d: %q", h, c["changed"], again.Changed())
+			t.Errorf("after rollback, site.yaml: %s changed=%d: %q", h, c["changed"], again.Changed())
 		}
 	}
 }
