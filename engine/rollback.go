@@ -53,23 +53,9 @@ type RollbackReport struct {
 // Check is set, the rollback is journaled as a run of its own, so it can
 // be rolled back in turn.
 func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) {
-	if ro.Inventory == nil {
-		return nil, &OptionsError{Msg: "no inventory"}
-	}
-	if ro.JournalDir == "" {
-		return nil, &OptionsError{Msg: "no journal folder"}
-	}
-	id := ro.RunID
-	if id == "" {
-		latest, err := latestWithChanges(ro.JournalDir)
-		if err != nil {
-			return nil, &OptionsError{Msg: "nothing to roll back", Err: err}
-		}
-		id = latest
-	}
-	meta, entries, err := journal.ReadChain(ro.JournalDir, id)
+	id, meta, entries, err := rollbackInput(ro)
 	if err != nil {
-		return nil, &OptionsError{Msg: "run " + id, Err: err}
+		return nil, err
 	}
 	include, err := rollbackFilter(ro.Inventory, ro.Limit, entries)
 	if err != nil {
@@ -91,10 +77,41 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 		jopts.Journal, rep.Rollback = j, j.ID()
 		defer func() { _ = j.Finish(rollbackStatus(rep), rep.Hosts, rep.Failed) }()
 	}
+	var targets roleTargets
+	jopts.Report = rep.reporter(&targets, ro.Report)
+	return rep, undoThenRoles(ctx, ro, meta, entries, jopts, rep, &targets)
+}
+
+// rollbackInput finds the run to undo and reads its journal (with the
+// runs it resumed).
+func rollbackInput(ro RollbackOptions) (string, journal.Meta, []journal.Entry, error) {
+	if ro.Inventory == nil {
+		return "", journal.Meta{}, nil, &OptionsError{Msg: "no inventory"}
+	}
+	if ro.JournalDir == "" {
+		return "", journal.Meta{}, nil, &OptionsError{Msg: "no journal folder"}
+	}
+	id := ro.RunID
+	if id == "" {
+		latest, err := latestWithChanges(ro.JournalDir)
+		if err != nil {
+			return "", journal.Meta{}, nil, &OptionsError{Msg: "nothing to roll back", Err: err}
+		}
+		id = latest
+	}
+	meta, entries, err := journal.ReadChain(ro.JournalDir, id)
+	if err != nil {
+		return "", meta, nil, &OptionsError{Msg: "run " + id, Err: err}
+	}
+	return id, meta, entries, nil
+}
+
+// reporter counts each action into rep, notes the roles whose changes were
+// undone in targets, and passes the action on to report.
+func (rep *RollbackReport) reporter(targets *roleTargets, report func(journal.Action)) func(journal.Action) {
 	failed := map[string]bool{}
 	seen := map[string]bool{}
-	var targets roleTargets
-	jopts.Report = func(a journal.Action) {
+	return func(a journal.Action) {
 		targets.add(a)
 		if !seen[a.Host] {
 			seen[a.Host] = true
@@ -107,10 +124,18 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 			failed[a.Host] = true
 			rep.Failed = append(rep.Failed, a.Host)
 		}
-		if ro.Report != nil {
-			ro.Report(a)
+		if report != nil {
+			report(a)
 		}
 	}
+}
+
+// undoThenRoles undoes the entries, then (unless FilesOnly) runs the
+// rollback tasks of the roles whose changes were undone. The playbooks
+// are loaded first: which roles' tasks restart services decides what the
+// undo restarts itself.
+func undoThenRoles(ctx context.Context, ro RollbackOptions, meta journal.Meta, entries []journal.Entry,
+	jopts journal.RollbackOptions, rep *RollbackReport, targets *roleTargets) error {
 	var roles *rolePlaybooks
 	if !ro.FilesOnly {
 		roles = loadRolePlaybooks(ro, meta)
@@ -120,15 +145,16 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 		if !ro.FilesOnly && len(targets.list) > 0 {
 			err = fmt.Errorf("%w\n(the roles' rollback tasks did not run: not every change was undone)", err)
 		}
-		return rep, err
+		return err
 	}
 	if ro.FilesOnly || ctx.Err() != nil {
-		return rep, ctx.Err()
+		return ctx.Err()
 	}
 	targets.sortHosts(ro.Inventory.Order)
+	var err error
 	rep.Roles, err = runRoleRollbacks(ctx, ro, meta, roles, targets.list, jopts.Journal)
 	rep.RolesFailed = err != nil
-	return rep, err
+	return err
 }
 
 // rollbackFilter turns --limit into the host filter of a rollback.

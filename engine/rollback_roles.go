@@ -89,26 +89,11 @@ func runRoleRollbacks(ctx context.Context, ro RollbackOptions, meta journal.Meta
 		}
 		return nil, fmt.Errorf("the files are restored, but the roles' rollback tasks cannot run: %w", roles.err)
 	}
-	opts := roles.opts
 	pbs, run, err := rollbackPlaybooks(roles.pbs, targets)
 	if err != nil || len(run) == 0 || ro.Check {
 		return run, err
 	}
-	opts.Playbooks = nil
-	opts.ExtraVars = maps.Clone(meta.ExtraVars)
-	if opts.ExtraVars == nil {
-		opts.ExtraVars = map[string]any{}
-	}
-	maps.Copy(opts.ExtraVars, ro.ExtraVars)
-	if missing := withheldMissing(meta.Withheld, ro.ExtraVars); len(missing) > 0 && opts.Sink != nil {
-		opts.Sink.Event(Event{Type: EventWarning, Msg: fmt.Sprintf("the run's extra vars %s were secrets and not journaled: give them again with -e if the rollback tasks need them", strings.Join(missing, ", "))})
-	}
-	opts.Limit, opts.Tags, opts.SkipTags, opts.StartAtTask, opts.Only = "", nil, nil, "", nil
-	opts.Check, opts.Resume, opts.ResumeOf, opts.RollbackOnFailure = false, nil, "", false
-	opts.JournalDir, opts.Journal = "", nil
-	if j != nil {
-		opts.Journal = JournalRecorder{J: j}
-	}
+	opts := rollbackRunOptions(ro, meta, roles.opts, j)
 	var failures []string
 	sink := opts.Sink
 	opts.Sink = SinkFunc(func(e Event) {
@@ -172,6 +157,30 @@ func (rp *rolePlaybooks) restarts(origins []journal.Origin) bool {
 		}
 	}
 	return false
+}
+
+// rollbackRunOptions are the options of the run of the roles' rollback
+// tasks: the rollback's inventory, connection settings and sink; the
+// recorded run's extra vars (the rollback's -e on top, a warning for each
+// withheld one not given again); no limit, tags, check or resume; the
+// rollback's journal.
+func rollbackRunOptions(ro RollbackOptions, meta journal.Meta, opts Options, j *journal.Journal) Options {
+	opts.Playbooks = nil
+	opts.ExtraVars = maps.Clone(meta.ExtraVars)
+	if opts.ExtraVars == nil {
+		opts.ExtraVars = map[string]any{}
+	}
+	maps.Copy(opts.ExtraVars, ro.ExtraVars)
+	if missing := withheldMissing(meta.Withheld, ro.ExtraVars); len(missing) > 0 && opts.Sink != nil {
+		opts.Sink.Event(Event{Type: EventWarning, Msg: fmt.Sprintf("the run's extra vars %s were secrets and not journaled: give them again with -e if the rollback tasks need them", strings.Join(missing, ", "))})
+	}
+	opts.Limit, opts.Tags, opts.SkipTags, opts.StartAtTask, opts.Only = "", nil, nil, "", nil
+	opts.Check, opts.Resume, opts.ResumeOf, opts.RollbackOnFailure = false, nil, "", false
+	opts.JournalDir, opts.Journal = "", nil
+	if j != nil {
+		opts.Journal = JournalRecorder{J: j}
+	}
+	return opts
 }
 
 // withheldMissing lists the withheld extra vars the rollback was not given.
