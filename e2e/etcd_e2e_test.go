@@ -11,21 +11,30 @@ import (
 	"github.com/kplay/kplay/lab"
 )
 
-// writer is a loop on a lab host writing a key through one member every
-// 100 ms and counting successes and failures, until stopped.
+// writer is a loop on a lab host writing a key through the etcd members
+// every 100 ms and counting successes and failures, until stopped.
 type writer struct {
 	t    *testing.T
 	l    *lab.Lab
 	host string
 }
 
-// startWriter starts the loop on host, writing through member ip.
-func startWriter(t *testing.T, l *lab.Lab, host, ip string) *writer {
+// startWriter starts the loop on host, writing through the members at
+// ips the way a cluster client (kube-apiserver) does: etcdctl is given
+// every endpoint, so a member restarting is not a failed write while
+// the cluster has quorum. The last failure's output is kept in
+// /tmp/kplay-writer.err for the test's message.
+func startWriter(t *testing.T, l *lab.Lab, host string, ips ...string) *writer {
 	t.Helper()
-	loop := `rm -f /tmp/kplay-writer.stop /tmp/kplay-writer.count; ok=0; bad=0; i=0; ` +
+	eps := make([]string, len(ips))
+	for i, ip := range ips {
+		eps[i] = "https://" + ip + ":2379"
+	}
+	loop := `rm -f /tmp/kplay-writer.stop /tmp/kplay-writer.count /tmp/kplay-writer.err; ok=0; bad=0; i=0; ` +
 		`while [ ! -e /tmp/kplay-writer.stop ]; do i=$((i+1)); ` +
-		`if ETCDCTL_ENDPOINTS=https://` + ip + `:2379 timeout 5 /usr/local/bin/kplay-etcdctl put writer-$i v >/dev/null 2>&1; ` +
-		`then ok=$((ok+1)); else bad=$((bad+1)); fi; echo "$ok $bad" > /tmp/kplay-writer.count; sleep 0.1; done`
+		`if ETCDCTL_ENDPOINTS=` + strings.Join(eps, ",") + ` timeout 5 /usr/local/bin/kplay-etcdctl put writer-$i v >/tmp/kplay-writer.out 2>&1; ` +
+		`then ok=$((ok+1)); else bad=$((bad+1)); { date +%T.%N; cat /tmp/kplay-writer.out; } > /tmp/kplay-writer.err; fi; ` +
+		`echo "$ok $bad" > /tmp/kplay-writer.count; sleep 0.1; done`
 	mustSSH(t, l, host, "nohup sh -c '"+loop+"' >/dev/null 2>&1 &")
 	w := &writer{t: t, l: l, host: host}
 	t.Cleanup(func() { ssh(t, l, host, "touch /tmp/kplay-writer.stop") })
@@ -33,6 +42,11 @@ func startWriter(t *testing.T, l *lab.Lab, host, ip string) *writer {
 		t.Fatalf("writer on %s wrote nothing", host)
 	}
 	return w
+}
+
+// etcdIPs are the addresses of the etcd members of the site lab (h1-h3).
+func etcdIPs(l *lab.Lab) []string {
+	return []string{l.Hosts()[0].IP, l.Hosts()[1].IP, l.Hosts()[2].IP}
 }
 
 // counts reads how many writes succeeded and failed so far.
@@ -54,7 +68,8 @@ func (w *writer) stop(what string) {
 	ok, bad := w.counts()
 	w.t.Logf("%s: writer: %d writes ok, %d failed", what, ok, bad)
 	if bad != 0 {
-		w.t.Errorf("%s: %d writes failed (of %d)", what, bad, ok+bad)
+		last, _ := ssh(w.t, w.l, w.host, "cat /tmp/kplay-writer.err")
+		w.t.Errorf("%s: %d writes failed (of %d); the last failure: %s", what, bad, ok+bad, strings.TrimSpace(last))
 	}
 }
 
@@ -62,7 +77,7 @@ func (w *writer) stop(what string) {
 // their members restart one at a time with no failed write, and a snapshot
 // lands on the control machine first.
 func checkFlagChange(t *testing.T, l *lab.Lab, bin, work string, args []string) {
-	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
+	w := startWriter(t, l, "h1", etcdIPs(l)...)
 	r := kplay(t, bin, work, append(args, "-e", "etcd_snapshot_count=20000")...)
 	r.MustSucceed(t, "site.yaml with etcd_snapshot_count=20000")
 	w.stop("etcd flag change")
@@ -107,7 +122,7 @@ func runningSnapshotCount(t *testing.T, l *lab.Lab, host string) string {
 // after the rollback every running member has the old flag. The next site.yaml run (with the old settings) finds etcd
 // running on its files and changes nothing.
 func checkRollback(t *testing.T, l *lab.Lab, bin, work string, args []string) {
-	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
+	w := startWriter(t, l, "h1", etcdIPs(l)...)
 	out, code := kplayText(t, bin, work, "rollback", "-i", l.Inventory())
 	w.stop("kplay rollback restarting the members")
 	t.Logf("kplay rollback:\n%s", tail(out, 2500))
@@ -145,7 +160,7 @@ func checkAddMembers(t *testing.T, l *lab.Lab, bin, work, vip string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := startWriter(t, l, "h1", l.Hosts()[0].IP)
+	w := startWriter(t, l, "h1", etcdIPs(l)...)
 	for i, add := range []string{"h4", "h5"} {
 		var extra strings.Builder
 		for _, h := range []string{"h4", "h5"}[:i+1] {

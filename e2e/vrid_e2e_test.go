@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +27,10 @@ const vridTask = "lb-pair | vrid not used by a foreign VRRP router"
 // with our own keepalived on h1, h2 running finds no conflict, and the
 // BACKUP's probe lists the unicast adverts of our MASTER (the VIP holder;
 // a BACKUP sends none); a foreign unicast instance on vrid 51 with h1, h2
-// as peers only warns. The probe runs kplay's own listener here (lab
-// hosts have no tcpdump).
+// as peers stops the run too (keepalived 2.2 flaps under its adverts); one
+// sending to another address, whose frames are flooded, only warns and
+// leaves our routers' states alone. The probe runs kplay's own listener
+// here (lab hosts have no tcpdump).
 func TestE2EVridConflict(t *testing.T) {
 	labtest.Skip(t)
 	bin := labtest.BuildKplay(t)
@@ -46,7 +49,7 @@ func TestE2EVridConflict(t *testing.T) {
 			a = append(append([]string{}, args...), "--check")
 		}
 		r := kplay(t, bin, work, a...)
-		checkVridStop(t, r, mode, h3)
+		checkVridStop(t, r, mode, h3+" vrid 51 (VRRPv2 multicast")
 	}
 
 	stopForeignVRRP(t, l, "h3")
@@ -74,14 +77,33 @@ func TestE2EVridConflict(t *testing.T) {
 	}
 	t.Logf("probe report on %s with our keepalived running: %s", backup, msg)
 
-	// A foreign unicast router on our vrid whose peers are h1, h2: a
-	// warning on both (its adverts reach them), the run goes on.
+	// A foreign unicast router on our vrid whose peers are h1, h2: its
+	// adverts reach our keepalived (which flaps under them), so preflight
+	// stops the run as for a multicast one.
 	stopForeignVRRP(t, l, "h3")
 	startForeignVRRP(t, l, "h3", 51, foreignAddr, []string{h1, h2})
+	stopped := kplay(t, bin, work, args...)
+	checkVridStop(t, stopped, "foreign unicast to h1, h2", h3+" vrid 51 (VRRPv2 unicast to ")
+	for _, f := range stopped.Failures() {
+		if !strings.Contains(f, "(its unicast peers overlap ours") {
+			t.Errorf("foreign unicast to h1, h2: failure %q does not say why", f)
+		}
+	}
+
+	// A foreign unicast router on our vrid sending to another address
+	// (whose frames are flooded to every port, so the probe sees them):
+	// a warning on both, the run goes on, and our routers do not change
+	// state under its adverts.
+	stopForeignVRRP(t, l, "h3")
+	flooded := strings.TrimSuffix(vip, ".250") + ".241"
+	mustSSH(t, l, "h3", "ip neigh replace "+flooded+" lladdr ff:ff:ff:ff:ff:ff dev eth0 nud permanent")
+	since := strings.TrimSpace(mustSSH(t, l, "h1", "date +%s"))
+	startForeignVRRP(t, l, "h3", 51, foreignAddr, []string{flooded})
 	warned := kplay(t, bin, work, args...)
-	warned.MustSucceed(t, "site.yaml with a foreign unicast router on vrid 51")
+	warned.MustSucceed(t, "site.yaml with a foreign unicast router on vrid 51 sending elsewhere")
+	checkNoFlap(t, l, since)
 	for _, h := range []string{"h1", "h2"} {
-		want := "WARNING: vrid 51 is also used by a foreign unicast VRRP router on eth0 in 4 s (kplay probe): " + h3 + " vrid 51 (VRRPv2 unicast"
+		want := "WARNING: vrid 51 is also used by a foreign unicast VRRP router on eth0 in 4 s (kplay probe): " + h3 + " vrid 51 (VRRPv2 unicast to " + flooded + ","
 		if msg := vridMsg(warned, h); !strings.Contains(msg, want) {
 			t.Errorf("probe report on %s: %q, want %q", h, msg, want)
 		}
@@ -92,7 +114,28 @@ func TestE2EVridConflict(t *testing.T) {
 	if shown(again, "h1", "lb-pair | vrid shared with a foreign unicast router", "") {
 		t.Errorf("a warning was shown without a foreign router on our vrid")
 	}
-	t.Logf("with a foreign unicast router on vrid 51: %s", vridMsg(warned, "h1"))
+	t.Logf("with a foreign unicast router on vrid 51 sending elsewhere: %s", vridMsg(warned, "h1"))
+}
+
+// checkNoFlap: neither lb host changed VRRP state since epoch, with a
+// foreign router on our vrid on the link; on failure it shows their
+// keepalived logs since then.
+func checkNoFlap(t *testing.T, l *lab.Lab, epoch string) {
+	t.Helper()
+	start, err := strconv.Atoi(epoch)
+	if err != nil {
+		t.Fatalf("epoch %q: %v", epoch, err)
+	}
+	for _, h := range []string{"h1", "h2"} {
+		st := strings.Fields(mustSSH(t, l, h, "/etc/keepalived/kplay-vrrp-state.sh"))
+		if len(st) != 2 {
+			t.Fatalf("%s: VRRP state file: %q", h, st)
+		}
+		if at, err := strconv.Atoi(st[1]); err != nil || at >= start {
+			log, _ := ssh(t, l, h, "journalctl -o short-precise --no-pager -u keepalived --since @"+epoch+" | tail -40")
+			t.Errorf("%s: VRRP state %q changed after the foreign unicast router started (at %s); keepalived since:\n%s", h, st, epoch, log)
+		}
+	}
 }
 
 // checkVridStop: the run failed in preflight on the lb hosts at the vrid
@@ -103,7 +146,7 @@ func checkVridStop(t *testing.T, r run, mode, foreign string) {
 		t.Fatalf("%s: exit %d, want 2 (a host failed)\n%s", mode, r.Code, tail(r.Raw, 3000))
 	}
 	fails := r.Failures()
-	want := "vrid 51 is used by a foreign VRRP router on eth0 in 4 s (kplay probe): " + foreign + " vrid 51 (VRRPv2 multicast"
+	want := "vrid 51 is used by a foreign VRRP router on eth0 in 4 s (kplay probe): " + foreign
 	if len(fails) != 2 || !strings.Contains(fails[0], want) || !strings.Contains(fails[1], want) {
 		t.Errorf("%s: failures %q, want h1 and h2 failing with %q", mode, fails, want)
 	}

@@ -126,8 +126,12 @@ func vrrpVerdict(a VRRPProbeArgs, method string, insts []vrrpprobe.Instance, cs 
 	}
 	switch {
 	case len(fatal) > 0:
-		return fmt.Sprintf("vrid %d is used by a foreign VRRP router %s: %s; choose another vrid (seen: %s)",
-			a.VRID, where, strings.Join(fatal, "; "), seen), true
+		why := ""
+		if a.Mode == "unicast" && !strings.Contains(strings.Join(fatal, ";"), "multicast") {
+			why = " (its unicast peers overlap ours: our keepalived would receive its adverts)"
+		}
+		return fmt.Sprintf("vrid %d is used by a foreign VRRP router %s: %s%s; choose another vrid (seen: %s)",
+			a.VRID, where, strings.Join(fatal, "; "), why, seen), true
 	case len(warn) > 0:
 		return fmt.Sprintf("WARNING: vrid %d is also used by a foreign unicast VRRP router %s: %s; allowed while the unicast peers do not overlap (keepalived.conf(5)), but another vrid is safer (seen: %s)",
 			a.VRID, where, strings.Join(warn, "; "), seen), false
@@ -137,8 +141,11 @@ func vrrpVerdict(a VRRPProbeArgs, method string, insts []vrrpprobe.Instance, cs 
 
 func describeInstance(in vrrpprobe.Instance) string {
 	mode := "unicast"
-	if in.Multicast {
+	switch {
+	case in.Multicast:
 		mode = "multicast"
+	case in.To != "":
+		mode = "unicast to " + in.To
 	}
 	return fmt.Sprintf("%s vrid %d (VRRPv%d %s, priority %d)", in.Src, in.VRID, in.Version, mode, in.Priority)
 }
@@ -177,6 +184,6 @@ func conflictMaps(cs []vrrpprobe.Conflict) []any {
 func instanceMap(in vrrpprobe.Instance) map[string]any {
 	return map[string]any{
 		"src": in.Src, "vrid": in.VRID, "version": in.Version, "priority": in.Priority,
-		"multicast": in.Multicast, "interval_cs": in.Interval, "adverts": in.Adverts,
+		"multicast": in.Multicast, "to": in.To, "interval_cs": in.Interval, "adverts": in.Adverts,
 	}
 }

@@ -62,9 +62,10 @@ func TestVRRPProbeArgs(t *testing.T) {
 }
 
 func TestVRRPVerdict(t *testing.T) {
-	a := VRRPProbeArgs{Interface: "eth0", VRID: 51, Seconds: 4, Peers: []string{"10.0.0.11", "10.0.0.12"}}
+	a := VRRPProbeArgs{Interface: "eth0", VRID: 51, Seconds: 4, Mode: "unicast", Peers: []string{"10.0.0.11", "10.0.0.12"}}
 	ours := vrrpprobe.Instance{Src: "10.0.0.12", VRID: 51, Version: 2, Priority: 110}
 	foreign := vrrpprobe.Instance{Src: "10.0.0.13", VRID: 51, Version: 2, Priority: 100, Multicast: true}
+	toUs := vrrpprobe.Instance{Src: "10.0.0.13", VRID: 51, Version: 2, Priority: 100, To: "10.0.0.12"}
 	tests := []struct {
 		name       string
 		insts      []vrrpprobe.Instance
@@ -78,6 +79,8 @@ func TestVRRPVerdict(t *testing.T) {
 			[]string{"vrid 51 is used by a foreign VRRP router on eth0", "10.0.0.13 vrid 51 (VRRPv2 multicast, priority 100)", "choose another vrid", "[foreign]"}},
 		{"foreign unicast", []vrrpprobe.Instance{foreign}, []vrrpprobe.Conflict{{Instance: foreign}}, false,
 			[]string{"WARNING: vrid 51 is also used", "10.0.0.13"}},
+		{"foreign unicast to one of ours", []vrrpprobe.Instance{toUs}, []vrrpprobe.Conflict{{Instance: toUs, Fatal: true}}, true,
+			[]string{"vrid 51 is used by a foreign VRRP router on eth0", "10.0.0.13 vrid 51 (VRRPv2 unicast to 10.0.0.12, priority 100)", "its unicast peers overlap ours", "choose another vrid"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,7 +148,7 @@ func TestVRRPProbeBuiltin(t *testing.T) {
 		want       string
 	}{
 		{"foreign unicast, we unicast", map[string]any{"mode": "unicast"}, false, false, "WARNING: vrid 214 is also used by a foreign unicast VRRP router on lo in 1 s (kplay probe): 127.0.0.1 vrid 214"},
-		{"foreign unicast, we multicast", map[string]any{"mode": "multicast"}, false, true, "vrid 214 is used by a foreign VRRP router on lo in 1 s (kplay probe): 127.0.0.1 vrid 214 (VRRPv2 unicast, priority 100)"},
+		{"foreign unicast, we multicast", map[string]any{"mode": "multicast"}, false, true, "vrid 214 is used by a foreign VRRP router on lo in 1 s (kplay probe): 127.0.0.1 vrid 214 (VRRPv2 unicast to 127.0.0.1, priority 100)"},
 		{"check mode the same", map[string]any{"mode": "multicast"}, true, true, "vrid 214 is used by a foreign VRRP router"},
 		{"ours", map[string]any{"peers": []any{"127.0.0.1"}}, false, false, "vrid 214: no foreign VRRP router on lo"},
 		{"other vrid", map[string]any{"vrid": 215, "mode": "multicast"}, false, false, "vrid 215: no foreign VRRP router on lo in 1 s (kplay probe) (seen: 127.0.0.1 vrid 214"},

@@ -3,6 +3,7 @@ package vrrpprobe
 import (
 	"cmp"
 	"slices"
+	"strings"
 )
 
 // Instance is one VRRP router seen on the link: the adverts of one source
@@ -13,8 +14,12 @@ type Instance struct {
 	Version   int    `json:"version"`
 	Priority  int    `json:"priority"`
 	Multicast bool   `json:"multicast"`
-	Interval  int    `json:"interval_cs"`
-	Adverts   int    `json:"adverts"`
+	// To lists the unicast adverts' destinations, sorted and comma
+	// separated ("" for multicast): a foreign router sending to one of
+	// our lb hosts has its unicast peers overlap ours.
+	To       string `json:"to,omitempty"`
+	Interval int    `json:"interval_cs"`
+	Adverts  int    `json:"adverts"`
 }
 
 // Instances groups adverts by source, vrid, version and multicast/unicast,
@@ -37,12 +42,29 @@ func Instances(adverts []Advert) []Instance {
 		}
 		out[i].Priority, out[i].Interval = a.Priority, a.Interval
 		out[i].Adverts++
+		if !a.Multicast {
+			out[i].To = addTo(out[i].To, a.Dst)
+		}
 	}
 	slices.SortFunc(out, func(a, b Instance) int {
 		return cmp.Or(cmp.Compare(a.VRID, b.VRID), cmp.Compare(a.Src, b.Src),
 			cmp.Compare(a.Version, b.Version), boolCmp(a.Multicast, b.Multicast))
 	})
 	return out
+}
+
+// addTo adds dst to the sorted comma-separated list to.
+func addTo(to, dst string) string {
+	var list []string
+	if to != "" {
+		list = strings.Split(to, ",")
+	}
+	if dst == "" || slices.Contains(list, dst) {
+		return to
+	}
+	list = append(list, dst)
+	slices.Sort(list)
+	return strings.Join(list, ",")
 }
 
 func boolCmp(a, b bool) int {
@@ -60,10 +82,13 @@ func boolCmp(a, b bool) int {
 type Conflict struct {
 	Instance
 	// Fatal: the two routers would see each other's adverts (ours or
-	// theirs multicast). A foreign unicast router with our vrid while we
-	// are unicast too is only a warning: keepalived.conf(5) allows
-	// duplicate vrids "when using unicasting if the unicast peers ... do
-	// not overlap".
+	// theirs multicast), or the foreign router unicasts to one of our lb
+	// hosts (its peers overlap ours: keepalived 2.2 on a BACKUP hit by
+	// such adverts, even with another password, was seen flapping to
+	// MASTER every few seconds). A foreign unicast router with our vrid
+	// sending elsewhere while we are unicast too is only a warning:
+	// keepalived.conf(5) allows duplicate vrids "when using unicasting if
+	// the unicast peers ... do not overlap".
 	Fatal bool `json:"fatal"`
 }
 
@@ -80,7 +105,21 @@ func Conflicts(insts []Instance, vrid int, peers []string, unicast bool) []Confl
 		if slices.Contains(peers, in.Src) && !(unicast && in.Multicast) {
 			continue
 		}
-		out = append(out, Conflict{Instance: in, Fatal: in.Multicast || !unicast})
+		out = append(out, Conflict{Instance: in, Fatal: in.Multicast || !unicast || SendsTo(in, peers)})
 	}
 	return out
+}
+
+// SendsTo reports whether the unicast instance in sent adverts to one of
+// peers.
+func SendsTo(in Instance, peers []string) bool {
+	if in.To == "" {
+		return false
+	}
+	for _, d := range strings.Split(in.To, ",") {
+		if slices.Contains(peers, d) {
+			return true
+		}
+	}
+	return false
 }
