@@ -1,4 +1,4 @@
-package roles_test
+package roletest_test
 
 import (
 	"crypto/tls"
