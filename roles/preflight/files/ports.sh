@@ -9,6 +9,8 @@ for spec in "$@"; do
   pid=$(echo "$line" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
   comm=$(cat /proc/$pid/comm 2>/dev/null || echo unknown)
   unit=$(sed -n 's#.*/\([^/]*\.service\).*#\1#p' /proc/$pid/cgroup 2>/dev/null | head -n 1)
+  # A pod of kubelet (kubeadm's static pods): kubepods.slice.
+  [ -z "$unit" ] && grep -q '/kubepods' /proc/$pid/cgroup 2>/dev/null && unit=kubepods.slice
   if [ -n "$unit" ] && [ "$unit" = "$want" ]; then
     echo "ours $port $unit"
   else
