@@ -28,12 +28,7 @@ func kubeadmInventory(l *lab.Lab, pki string) string {
 	for _, c := range []string{"controller_manager_extra_args", "scheduler_extra_args"} {
 		fmt.Fprintf(&b, "    %s: {leader-elect-lease-duration: 60s, leader-elect-renew-deadline: 40s}\n", c)
 	}
-	// The master role's preflight port check (roles/master/tasks/
-	// preflight_net.yaml) takes the static pods for other programs on a
-	// re-run (it compares the process name, which the kernel cuts to 15
-	// characters: kube-controller); the skip name "ports" also skips the
-	// common preflight's port check.
-	b.WriteString("    preflight_skip: [ports]\n  hosts:\n")
+	b.WriteString("  hosts:\n")
 	for _, h := range l.Hosts() {
 		fmt.Fprintf(&b, "    %s: {ansible_host: %s, ip: %s}\n", h.Name, h.IP, h.IP)
 	}

@@ -255,14 +255,14 @@ func TestMasterPreflightEndpointAndPorts(t *testing.T) {
 			"ports", engine.StatusOK, fmt.Sprintf("127.0.0.1:%d refused", free)},
 		{"default endpoint: the first master's apiserver", "control plane endpoint reachable", map[string]any{"apiserver_port": free},
 			"ports", engine.StatusOK, fmt.Sprintf("127.0.0.1:%d refused", free)},
-		{"apiserver port held by another program", "control plane ports report", map[string]any{"apiserver_port": busy},
-			"endpoint", engine.StatusFailed, fmt.Sprintf("h1: port %d is held by ", busy)},
+		{"apiserver port held by another program", "preflight : preflight | ports report", map[string]any{"apiserver_port": busy},
+			"endpoint", engine.StatusFailed, fmt.Sprintf("h1: ports in use by other programs: %d (held by ", busy)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runPreflight(t, "preflight", tt.vars, "cidrs", "apiserver_sans", "etcd_client", tt.skip)
 			r.want(t, tt.task, tt.status, tt.msg)
-			if tt.status == engine.StatusFailed && !strings.Contains(r.got[tt.task].Msg, "kube-apiserver.service needs it") {
+			if tt.status == engine.StatusFailed && !strings.Contains(r.got[tt.task].Msg, "; kube-apiserver.service needs it)") {
 				t.Errorf("message does not say who needs the port: %q", r.got[tt.task].Msg)
 			}
 		})

@@ -1,7 +1,8 @@
 #!/bin/sh
-# For each PORT:UNIT argument, prints "busy PORT COMM UNIT" when a process
-# outside UNIT listens on TCP PORT, "ours PORT UNIT" when UNIT owns it,
-# nothing when the port is free. Only reads.
+# For each PORT:UNIT argument, prints "busy PORT COMM HOLDER UNIT" when a
+# process outside UNIT (in HOLDER, a unit or no-unit) listens on TCP PORT,
+# "ours PORT UNIT" when UNIT owns it, nothing when the port is free. Only
+# reads.
 for spec in "$@"; do
   port=${spec%%:*}; want=${spec#*:}
   line=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -n 1)
@@ -14,7 +15,7 @@ for spec in "$@"; do
   if [ -n "$unit" ] && [ "$unit" = "$want" ]; then
     echo "ours $port $unit"
   else
-    echo "busy $port ${comm:-unknown} ${unit:-no-unit}"
+    echo "busy $port ${comm:-unknown} ${unit:-no-unit} $want"
   fi
 done
 exit 0
