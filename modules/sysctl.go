@@ -153,6 +153,16 @@ func (m Sysctl) setRuntime(ctx context.Context, req *Request, a SysctlArgs, res 
 	if err != nil {
 		return Result{}, err
 	}
+	if !rt.exists && req.Check {
+		// As Ansible's sysctl in check mode: the key may come with a
+		// kernel module an earlier task of the run loads (br_netfilter
+		// brings net.bridge.*), so the prediction is a change, and the
+		// real run fails if the key is still missing then.
+		res.Changed = true
+		res.Changes = append(res.Changes, Change{Kind: KindSysctl, Name: a.Name, Action: "set", New: a.Value})
+		res.Msg = joinMsg(res.Msg, fmt.Sprintf("%s set to %q (not in the running kernel now: a module loaded earlier in the run may bring it)", a.Name, a.Value))
+		return res, nil
+	}
 	if !rt.exists {
 		return sysctlProblem(res, a, fmt.Sprintf("sysctl %s: no such key in the running kernel", a.Name)), nil
 	}

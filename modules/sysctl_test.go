@@ -184,6 +184,16 @@ func TestSysctlReadOnlyAndUnknown(t *testing.T) {
 	if !res.Failed || !strings.Contains(res.Msg, "no such key") {
 		t.Errorf("unknown key: %+v", res)
 	}
+	// Check mode predicts a change (as Ansible's): a module the run loads
+	// may bring the key; only the real run can tell.
+	checkFile := filepath.Join(t.TempDir(), "c.conf")
+	res = runSysctl(t, m, conn, true, map[string]any{"name": "net.nosuch", "value": "1", "sysctl_file": checkFile})
+	if res.Failed || !res.Changed || !strings.Contains(res.Msg, "not in the running kernel now") {
+		t.Errorf("unknown key in check mode: %+v", res)
+	}
+	if _, err := os.Stat(checkFile); err == nil {
+		t.Errorf("check mode wrote %s", checkFile)
+	}
 	res = runSysctl(t, m, conn, false, map[string]any{"name": "net.nosuch", "value": "1", "sysctl_file": file, "reload": false})
 	if res.Failed {
 		t.Errorf("reload: no must not touch the kernel: %+v", res)
