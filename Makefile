@@ -94,9 +94,11 @@ vuln:
 k8s-images:
 	./scripts/images-build.sh
 
-# Kubernetes binaries of kube_version (scripts/k8s-build.sh: built from the
-# Go module proxy into $KPLAY_ARTIFACTS/kubernetes/<version>/bin with
-# SHA256SUMS; a finished build is reused).
+# Kubernetes binaries of kube_version (scripts/k8s-build.sh: downloaded
+# from dl.k8s.io and checked against the published sha256 where the
+# network allows, else built from the Go module proxy; into
+# $KPLAY_ARTIFACTS/kubernetes/<version>/bin with SHA256SUMS; a finished set
+# is reused; KPLAY_K8S_SOURCE=build never contacts dl.k8s.io).
 .PHONY: k8s-artifacts
 k8s-artifacts:
 	./scripts/k8s-build.sh
