@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +16,10 @@ import (
 // kubeadmInventory is the kubeadm test's inventory over the lab's hosts:
 // h1 etcd (one member: the external etcd kubeadm is pointed at), h2 and
 // h3 the keepalived + nginx pair holding the VIP, the VMs h4 (kubeadm
-// init) and h5 (kubeadm join as a worker). Masters need a VM: kubelet
-// runs the static pods and wants cgroup v2 (LAB.md).
-func kubeadmInventory(l *lab.Lab, pki string) string {
+// init) and h5 (kubeadm join as a worker, or with secondMaster as a
+// second control plane). Masters need a VM: kubelet runs the static pods
+// and wants cgroup v2 (LAB.md).
+func kubeadmInventory(l *lab.Lab, pki string, secondMaster bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: %q\n    kplay_known_hosts: %q\n",
 		l.KeyFile(), l.KnownHosts())
@@ -33,6 +35,10 @@ func kubeadmInventory(l *lab.Lab, pki string) string {
 		fmt.Fprintf(&b, "    %s: {ansible_host: %s, ip: %s}\n", h.Name, h.IP, h.IP)
 	}
 	groups := [][2]string{{"etcd", "h1"}, {"lb", "h2 h3"}, {"master", "h4"}, {"node", "h5"}}
+	if secondMaster {
+		groups = groups[:3]
+		groups[2][1] = "h4 h5"
+	}
 	b.WriteString("  children:\n")
 	for _, g := range groups {
 		fmt.Fprintf(&b, "    %s:\n      hosts:\n", g[0])
@@ -55,7 +61,10 @@ func kubeadmInventory(l *lab.Lab, pki string) string {
 // second run changes nothing and --check predicts that. A worker join, not
 // a second control-plane join: in software emulation a second apiserver
 // would double the slowest part, and the join path (token, CA hash,
-// discovery through the VIP) is the same one.
+// discovery through the VIP) is the same one. KPLAY_KUBEADM_SECOND=master
+// makes h5 a second control plane instead (kubeadm join --control-plane
+// after h4's init, gated on its own /readyz), with the same checks on
+// both masters; CI runs the worker join.
 func TestE2EKubeadm(t *testing.T) {
 	skipUnlessK8s(t, "kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")
 	labtest.SkipVM(t)
@@ -72,12 +81,16 @@ func TestE2EKubeadm(t *testing.T) {
 	work := t.TempDir()
 	pki := filepath.Join(work, "pki")
 	inv := filepath.Join(work, "hosts.yaml")
-	if err := os.WriteFile(inv, []byte(kubeadmInventory(l, pki)), 0o600); err != nil {
+	secondMaster := os.Getenv("KPLAY_KUBEADM_SECOND") == "master"
+	masters := []string{"h4"}
+	if secondMaster {
+		masters = append(masters, "h5")
+	}
+	if err := os.WriteFile(inv, []byte(kubeadmInventory(l, pki, secondMaster)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"-i", inv, "site.yaml", "--skip-tags", "addons", "--connect-timeout", "60"}
 	master, vip := "h4", labtest.VIPOf(l)
-	masterIP := labtest.IPOf(t, l, master)
 
 	first := nodeKplay(t, bin, work, args...)
 	first.MustSucceed(t, "site.yaml (kubeadm)")
@@ -95,7 +108,13 @@ func TestE2EKubeadm(t *testing.T) {
 		}
 	})
 	t.Run("static pods and kube-proxy running", func(t *testing.T) {
-		want := []string{"kube-apiserver-h4=Running", "kube-controller-manager-h4=Running", "kube-scheduler-h4=Running"}
+		var want []string
+		for _, c := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+			for _, m := range masters {
+				want = append(want, c+"-"+m+"=Running")
+			}
+		}
+		sort.Strings(want)
 		out, ok := nodeWait(t, l, master, kc+"-n kube-system get pods -l tier=control-plane -o jsonpath='{range .items[*]}{.metadata.name}={.status.phase} {end}' | tr ' ' '\\n' | sort | xargs",
 			strings.Join(want, " "), 3*time.Minute)
 		if !ok {
@@ -114,10 +133,12 @@ func TestE2EKubeadm(t *testing.T) {
 		}
 	})
 	t.Run("advertises its own address, external etcd", func(t *testing.T) {
-		out, err := nodeSSH(t, l, master, "grep -oE -- '--(advertise-address|etcd-servers)=[^ ]+' /etc/kubernetes/manifests/kube-apiserver.yaml | sort | xargs")
-		want := "--advertise-address=" + masterIP + " --etcd-servers=https://" + labtest.IPOf(t, l, "h1") + ":2379"
-		if err != nil || strings.TrimSpace(out) != want {
-			t.Errorf("kube-apiserver manifest: %v %q, want %q", err, out, want)
+		for _, m := range masters {
+			out, err := nodeSSH(t, l, m, "grep -oE -- '--(advertise-address|etcd-servers)=[^ ]+' /etc/kubernetes/manifests/kube-apiserver.yaml | sort | xargs")
+			want := "--advertise-address=" + labtest.IPOf(t, l, m) + " --etcd-servers=https://" + labtest.IPOf(t, l, "h1") + ":2379"
+			if err != nil || strings.TrimSpace(out) != want {
+				t.Errorf("kube-apiserver manifest on %s: %v %q, want %q", m, err, out, want)
+			}
 		}
 	})
 
