@@ -112,12 +112,16 @@ type netPlan struct {
 	Bridge string `json:"bridge"`
 	Gw     string `json:"gateway"`
 	Hosts  []Host `json:"hosts"`
+	// Owner is the lab's name, set as the bridge's alias (kplay-lab:NAME)
+	// when the bridge is made: two lab names can hash to one subnet, and
+	// a lab must never take, or take down, another lab's bridge.
+	Owner string `json:"owner,omitempty"`
 }
 
 // planNet derives every name and address of a lab from its name and size.
 func planNet(name string, n int) netPlan {
 	s := subnetOf(name)
-	p := netPlan{Subnet: s, Bridge: fmt.Sprintf("kplay%d", s), Gw: fmt.Sprintf("10.77.%d.1", s)}
+	p := netPlan{Subnet: s, Bridge: fmt.Sprintf("kplay%d", s), Gw: fmt.Sprintf("10.77.%d.1", s), Owner: name}
 	for i := 1; i <= n; i++ {
 		p.Hosts = append(p.Hosts, Host{
 			Name:    fmt.Sprintf("h%d", i),

@@ -181,6 +181,12 @@ func TestCheckBridgeAddr(t *testing.T) {
 	if err := checkBridgeAddr(own); err != nil {
 		t.Errorf("checkBridgeAddr(own bridge) = %v", err)
 	}
+	// A bridge of our name without our alias is another lab's (two names
+	// hashing to one subnet): its address is a clash, not ours.
+	other := netPlan{Bridge: "lo", Gw: "127.0.0.1", Owner: "t1-1"}
+	if err := checkBridgeAddr(other); err == nil || !strings.Contains(err.Error(), "already used") {
+		t.Errorf("checkBridgeAddr(another lab's bridge) = %v, want already used", err)
+	}
 }
 
 func TestUpMissingTools(t *testing.T) {

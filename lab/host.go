@@ -196,6 +196,6 @@ func (l *Lab) powerOff(ctx context.Context, h Host) error {
 	os.Remove(filepath.Join(hd, "nspawn.pid"))
 	os.Remove(filepath.Join(hd, "launcher.pid"))
 	prop := filepath.Join("/run/systemd/nspawn/propagate", h.Machine)
-	errs = append(errs, removeTree(prop), hostNetDown(ctx, h))
+	errs = append(errs, removeTree(prop), hostNetDown(ctx, l.plan, h))
 	return joinErrs(fmt.Sprintf("host %s: power off", h.Name), errs)
 }

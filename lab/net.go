@@ -26,8 +26,24 @@ func disableIPv6(dev string) {
 	os.WriteFile("/proc/sys/net/ipv6/conf/"+dev+"/disable_ipv6", []byte("1"), 0o644)
 }
 
+// bridgeAlias is what a lab's bridge carries as its alias.
+func bridgeAlias(owner string) string { return "kplay-lab:" + owner }
+
+// ownBridge says whether the interface named p.Bridge is this lab's: its
+// alias names the lab (a lab state from before aliases, Owner "", takes
+// an alias-less bridge as its own).
+func ownBridge(p netPlan) bool {
+	b, _ := os.ReadFile("/sys/class/net/" + p.Bridge + "/ifalias")
+	alias := strings.TrimSpace(string(b))
+	if p.Owner == "" {
+		return alias == ""
+	}
+	return alias == bridgeAlias(p.Owner)
+}
+
 // checkBridgeAddr fails when the lab's subnet is already in use on an
-// interface that is not the lab's own bridge.
+// interface that is not the lab's own bridge (another lab whose name
+// hashes to the same subnet has a bridge of the same name: not ours).
 func checkBridgeAddr(p netPlan) error {
 	_, subnet, _ := net.ParseCIDR(p.Gw + "/24")
 	ifs, err := net.Interfaces()
@@ -35,7 +51,7 @@ func checkBridgeAddr(p netPlan) error {
 		return fmt.Errorf("list interfaces: %w", err)
 	}
 	for _, ifc := range ifs {
-		if ifc.Name == p.Bridge {
+		if ifc.Name == p.Bridge && ownBridge(p) {
 			continue
 		}
 		addrs, _ := ifc.Addrs()
@@ -55,9 +71,18 @@ func bridgeUp(ctx context.Context, p netPlan) error {
 		return err
 	}
 	if !linkExists(p.Bridge) {
+		// The create is the claim: of two labs racing for one subnet, the
+		// loser's add fails, or finds the winner's bridge not its own.
 		if _, err := run(ctx, "ip", "link", "add", p.Bridge, "type", "bridge"); err != nil {
 			return fmt.Errorf("create bridge: %w", err)
 		}
+		if p.Owner != "" {
+			if _, err := run(ctx, "ip", "link", "set", "dev", p.Bridge, "alias", bridgeAlias(p.Owner)); err != nil {
+				return fmt.Errorf("name bridge: %w", err)
+			}
+		}
+	} else if !ownBridge(p) {
+		return fmt.Errorf("bridge %s (subnet 10.77.%d.0/24) belongs to another lab: pick another --name", p.Bridge, p.Subnet)
 	}
 	disableIPv6(p.Bridge)
 	out, _ := run(ctx, "ip", "-o", "-4", "addr", "show", "dev", p.Bridge)
@@ -72,9 +97,9 @@ func bridgeUp(ctx context.Context, p netPlan) error {
 	return nil
 }
 
-// bridgeDown deletes the lab's bridge if it is there.
+// bridgeDown deletes the lab's bridge if it is there and its own.
 func bridgeDown(ctx context.Context, p netPlan) error {
-	if !linkExists(p.Bridge) {
+	if !linkExists(p.Bridge) || !ownBridge(p) {
 		return nil
 	}
 	if _, err := run(ctx, "ip", "link", "del", p.Bridge); err != nil {
@@ -86,7 +111,7 @@ func bridgeDown(ctx context.Context, p netPlan) error {
 // hostNetUp gives a host a fresh network namespace with eth0 (fixed MAC,
 // address on the lab's /24, IPv6 off, no route out) wired to the bridge.
 func hostNetUp(ctx context.Context, p netPlan, h Host) error {
-	if err := hostNetDown(ctx, h); err != nil {
+	if err := hostNetDown(ctx, p, h); err != nil {
 		return err
 	}
 	in := func(script string) error {
@@ -114,14 +139,15 @@ func hostNetUp(ctx context.Context, p netPlan, h Host) error {
 	return nil
 }
 
-// hostNetDown deletes a host's namespace and veth; absent ones are fine.
-func hostNetDown(ctx context.Context, h Host) error {
+// hostNetDown deletes a host's namespace and veth; absent ones are fine. A
+// veth of that name on another lab's bridge is that lab's: left alone.
+func hostNetDown(ctx context.Context, p netPlan, h Host) error {
 	if netnsExists(h.Netns) {
 		if _, err := run(ctx, "ip", "netns", "del", h.Netns); err != nil {
 			return fmt.Errorf("host %s: delete netns: %w", h.Name, err)
 		}
 	}
-	if linkExists(h.Veth) {
+	if linkExists(h.Veth) && (!linkExists(p.Bridge) || ownBridge(p)) {
 		// the netns deletion may remove the pair under us: gone is fine
 		if _, err := run(ctx, "ip", "link", "del", h.Veth); err != nil && linkExists(h.Veth) {
 			return fmt.Errorf("host %s: delete veth: %w", h.Name, err)
