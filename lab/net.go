@@ -147,11 +147,19 @@ func hostNetDown(ctx context.Context, p netPlan, h Host) error {
 			return fmt.Errorf("host %s: delete netns: %w", h.Name, err)
 		}
 	}
-	if linkExists(h.Veth) && (!linkExists(p.Bridge) || ownBridge(p)) {
-		// the netns deletion may remove the pair under us: gone is fine
-		if _, err := run(ctx, "ip", "link", "del", h.Veth); err != nil && linkExists(h.Veth) {
-			return fmt.Errorf("host %s: delete veth: %w", h.Name, err)
-		}
+	// the netns deletion may remove the pair under us: gone is fine
+	return linkDown(ctx, p, h, "veth")
+}
+
+// linkDown deletes a host's veth or tap (kind) when it is there and not on
+// another lab's bridge (two labs on one subnet have the same link names);
+// a link that vanishes meanwhile is fine.
+func linkDown(ctx context.Context, p netPlan, h Host, kind string) error {
+	if !linkExists(h.Veth) || (linkExists(p.Bridge) && !ownBridge(p)) {
+		return nil
+	}
+	if _, err := run(ctx, "ip", "link", "del", h.Veth); err != nil && linkExists(h.Veth) {
+		return fmt.Errorf("host %s: delete %s: %w", h.Name, kind, err)
 	}
 	return nil
 }

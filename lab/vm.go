@@ -190,7 +190,7 @@ func (l *Lab) vmPowerOff(ctx context.Context, h Host, clean bool) error {
 	errs = append(errs, l.clearCgroup(h))
 	os.Remove(l.vmFile(h, "qemu.pid"))
 	os.Remove(l.vmFile(h, "qmp.sock"))
-	errs = append(errs, tapDown(ctx, h))
+	errs = append(errs, tapDown(ctx, l.plan, h))
 	return joinErrs(fmt.Sprintf("host %s: power off", h.Name), errs)
 }
 
@@ -227,7 +227,7 @@ func qmpCommand(sock, command string) error {
 
 // tapUp (re)creates a VM's tap on the lab bridge, IPv6 off.
 func tapUp(ctx context.Context, p netPlan, h Host) error {
-	if err := tapDown(ctx, h); err != nil {
+	if err := tapDown(ctx, p, h); err != nil {
 		return err
 	}
 	if _, err := run(ctx, "ip", "tuntap", "add", "dev", h.Veth, "mode", "tap"); err != nil {
@@ -241,14 +241,8 @@ func tapUp(ctx context.Context, p netPlan, h Host) error {
 }
 
 // tapDown deletes a VM's tap if it is there: the VM is off the wire.
-func tapDown(ctx context.Context, h Host) error {
-	if !linkExists(h.Veth) {
-		return nil
-	}
-	if _, err := run(ctx, "ip", "link", "del", h.Veth); err != nil && linkExists(h.Veth) {
-		return fmt.Errorf("host %s: delete tap: %w", h.Name, err)
-	}
-	return nil
+func tapDown(ctx context.Context, p netPlan, h Host) error {
+	return linkDown(ctx, p, h, "tap")
 }
 
 // VMRSS is the resident memory of VM name's QEMU process in MiB, or an
