@@ -146,6 +146,25 @@ func (r Run) MustChangeNothing(t testing.TB, what string) {
 	}
 }
 
+// MustStopInPreflight fails t unless the run failed on a host (exit 2) in
+// the preflight play: no task ran in a later play, and no host changed.
+func (r Run) MustStopInPreflight(t testing.TB, what string) {
+	t.Helper()
+	if r.Code != 2 {
+		t.Fatalf("%s: exit %d, want 2 (a host failed)\n%s", what, r.Code, Tail(r.Raw, 3000))
+	}
+	for _, e := range r.Events {
+		if e.Type == "host_result" && e.Play != "preflight" {
+			t.Fatalf("%s: a task ran after preflight failed: %s @ %s", what, e.Task, e.Host)
+		}
+	}
+	for h, c := range r.Recap() {
+		if c["changed"] != 0 {
+			t.Errorf("%s: %s changed=%d although preflight failed", what, h, c["changed"])
+		}
+	}
+}
+
 // SamePrediction fails t unless the --check run predicted exactly the
 // changed task/host pairs of the real run.
 func SamePrediction(t testing.TB, check, real Run) {
