@@ -72,6 +72,10 @@ func compileReplace(pattern, after, before string) (re, section *regexp.Regexp, 
 	if section, err = regexp.Compile("(?s)" + sp); err != nil {
 		return nil, nil, fmt.Errorf("after/before: %w", err)
 	}
+	if section.SubexpIndex("subsection") < 0 {
+		// \Q in after quotes the rest, section group included
+		return nil, nil, fmt.Errorf("after/before: the pattern leaves no section between them (an unterminated \\Q?)")
+	}
 	return re, section, nil
 }
 

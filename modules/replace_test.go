@@ -2,6 +2,7 @@ package modules
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -84,4 +85,15 @@ func FuzzReplaceText(f *testing.F) {
 			t.Fatalf("changed with no match")
 		}
 	})
+}
+
+// An after pattern with an unterminated \Q quotes the section group away:
+// a clear error, not a panic (found by FuzzReplaceText in CI).
+func TestReplaceQuotedSection(t *testing.T) {
+	if _, _, err := compileReplace("a", `\Qx`, ""); err == nil || !strings.Contains(err.Error(), "no section") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, _, err := compileReplace("a", "", `\Qx`); err != nil {
+		t.Fatalf("before with \\Q: %v", err)
+	}
 }
