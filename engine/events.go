@@ -25,6 +25,11 @@ const (
 	EventPlayEnd     EventType = "play_end"
 	EventRecap       EventType = "recap"
 	EventInterrupted EventType = "interrupted"
+
+	// Rollback (engine.Rollback) emits these around the events of the
+	// roles' rollback tasks, which are a run's.
+	EventRollbackAction EventType = "rollback_action" // one change undone (check mode: would be) on a host
+	EventRollbackEnd    EventType = "rollback_end"    // the rollback finished; Rollback is its report
 )
 
 // Status is a host's verdict for one task, decided by the engine.
@@ -77,6 +82,10 @@ type Event struct {
 
 	Msg   string            `json:"msg,omitempty"`
 	Recap map[string]*Stats `json:"recap,omitempty"`
+
+	// Error is why a rollback action failed (rollback_action).
+	Error    string          `json:"error,omitempty"`
+	Rollback *RollbackReport `json:"rollback,omitempty"` // rollback_end
 }
 
 // TaskResult is the outcome of a task on one host as registered and shown:

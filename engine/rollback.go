@@ -34,17 +34,18 @@ type RollbackOptions struct {
 
 // RollbackReport says what Rollback did.
 type RollbackReport struct {
-	RunID    string // the run undone
-	Rollback string // the rollback's own run id ("" in check mode)
-	Hosts    []string
-	Changed  int
-	Failed   []string
+	RunID    string   `json:"run_id"`                // the run undone
+	Rollback string   `json:"rollback_id,omitempty"` // the rollback's own run id ("" in check mode)
+	Check    bool     `json:"check,omitempty"`
+	Hosts    []string `json:"hosts"`
+	Changed  int      `json:"changed"`
+	Failed   []string `json:"failed"`
 	// Roles are the roles whose rollback tasks ran after the restore (in
 	// check mode: would run), with their hosts; Options.Sink saw their
 	// events.
-	Roles []RoleRollback
+	Roles []RoleRollback `json:"roles"`
 	// RolesFailed: the files are restored, the rollback tasks failed.
-	RolesFailed bool
+	RolesFailed bool `json:"roles_failed,omitempty"`
 }
 
 // Rollback undoes a run's changes on its hosts (newest first, hosts in
@@ -64,7 +65,7 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 	cs := NewConnections(ro.Options)
 	defer cs.Close()
 	r := cs.r
-	rep := &RollbackReport{RunID: id}
+	rep := &RollbackReport{RunID: id, Check: ro.Check, Hosts: []string{}, Failed: []string{}}
 	jopts := journal.RollbackOptions{Check: ro.Check, Include: include, Forks: ro.Forks,
 		Conn: func(host string) (modules.Conn, error) { return r.rollbackConn(host) }}
 	if !ro.Check {
@@ -78,8 +79,35 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 		defer func() { _ = j.Finish(rollbackStatus(rep), rep.Hosts, rep.Failed) }()
 	}
 	var targets roleTargets
-	jopts.Report = rep.reporter(&targets, ro.Report)
-	return rep, undoThenRoles(ctx, ro, meta, entries, jopts, rep, &targets)
+	emit := func(e Event) {
+		if ro.Sink != nil {
+			e.Time = r.now()
+			ro.Sink.Event(e)
+		}
+	}
+	jopts.Report = rep.reporter(&targets, func(a journal.Action) {
+		e := Event{Type: EventRollbackAction, RunID: id, Host: a.Host, Msg: a.What, Status: StatusOK}
+		switch {
+		case a.Err != nil:
+			e.Status, e.Error = StatusFailed, a.Err.Error()
+		case a.Changed:
+			e.Status = StatusChanged
+		}
+		emit(e)
+		if ro.Report != nil {
+			ro.Report(a)
+		}
+	})
+	err = undoThenRoles(ctx, ro, meta, entries, jopts, rep, &targets)
+	if rep.Roles == nil {
+		rep.Roles = []RoleRollback{}
+	}
+	end := Event{Type: EventRollbackEnd, RunID: id, Msg: rep.String(), Rollback: rep}
+	if err != nil {
+		end.Error = err.Error()
+	}
+	emit(end)
+	return rep, err
 }
 
 // rollbackInput finds the run to undo and reads its journal (with the

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kplay/kplay/journal"
 )
@@ -16,9 +17,9 @@ import (
 // in check mode, would run) after putting its files back: the play it ran
 // in and the play hosts whose changes were undone.
 type RoleRollback struct {
-	Play  string
-	Role  string
-	Hosts []string
+	Play  string   `json:"play"`
+	Role  string   `json:"role"`
+	Hosts []string `json:"hosts"`
 }
 
 // roleTargets gathers, from the rollback's actions, the roles whose
@@ -172,7 +173,7 @@ func rollbackRunOptions(ro RollbackOptions, meta journal.Meta, opts Options, j *
 	}
 	maps.Copy(opts.ExtraVars, ro.ExtraVars)
 	if missing := withheldMissing(meta.Withheld, ro.ExtraVars); len(missing) > 0 && opts.Sink != nil {
-		opts.Sink.Event(Event{Type: EventWarning, Msg: fmt.Sprintf("the run's extra vars %s were secrets and not journaled: give them again with -e if the rollback tasks need them", strings.Join(missing, ", "))})
+		opts.Sink.Event(Event{Type: EventWarning, Time: time.Now(), Msg: fmt.Sprintf("the run's extra vars %s were secrets and not journaled: give them again with -e if the rollback tasks need them", strings.Join(missing, ", "))})
 	}
 	opts.Limit, opts.Tags, opts.SkipTags, opts.StartAtTask, opts.Only = "", nil, nil, "", nil
 	opts.Check, opts.Resume, opts.ResumeOf, opts.RollbackOnFailure = false, nil, "", false

@@ -260,6 +260,8 @@ Flags:
   -e, --extra-vars VARS    override the run's extra vars for the rollback tasks
                            (secret ones are not journaled: give them again)
   -f, --forks N            hosts in parallel (default all)
+      --json               one JSON event per line: rollback_action per undone
+                           change, the rollback tasks' run events, rollback_end
   -v, --verbose            more output from the rollback tasks
       --journal-dir DIR    the journal folder (default .kplay/runs next to the inventory)
       --known-hosts FILE, --accept-new-host-keys, --ssh-config FILE,
@@ -311,9 +313,15 @@ func runRollback(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if len(pos) == 1 {
 		ro.RunID = pos[0]
 	}
-	ro.Report = func(a journal.Action) { fmt.Fprintln(stdout, rollbackLine(a, f.check)) }
+	if f.json {
+		// rollback_action and rollback_end events, with the events of
+		// the roles' rollback tasks between them
+		ro.Sink = newJSONSink(stdout, stderr)
+	} else {
+		ro.Report = func(a journal.Action) { fmt.Fprintln(stdout, rollbackLine(a, f.check)) }
+	}
 	rep, err := engine.Rollback(ctx, ro)
-	if rep != nil {
+	if rep != nil && !f.json {
 		printRollbackReport(stdout, rep, f.check, rf.filesOnly)
 	}
 	if err != nil {
