@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"errors"
 	"bytes"
 	"context"
 	"os"
@@ -174,8 +175,8 @@ func TestMainUsage(t *testing.T) {
 
 func TestCheckBridgeAddr(t *testing.T) {
 	clash := netPlan{Bridge: "kplay-none", Gw: "127.0.0.1"} // loopback holds 127/8
-	if err := checkBridgeAddr(clash); err == nil || !strings.Contains(err.Error(), "already used") {
-		t.Errorf("checkBridgeAddr(127.0.0.1) = %v, want already used", err)
+	if err := checkBridgeAddr(clash); err == nil || !strings.Contains(err.Error(), "already used") || !errors.Is(err, ErrSubnetTaken) {
+		t.Errorf("checkBridgeAddr(127.0.0.1) = %v, want already used (ErrSubnetTaken)", err)
 	}
 	own := netPlan{Bridge: "lo", Gw: "127.0.0.1"} // the lab's own bridge may hold it
 	if err := checkBridgeAddr(own); err != nil {
@@ -184,8 +185,8 @@ func TestCheckBridgeAddr(t *testing.T) {
 	// A bridge of our name without our alias is another lab's (two names
 	// hashing to one subnet): its address is a clash, not ours.
 	other := netPlan{Bridge: "lo", Gw: "127.0.0.1", Owner: "t1-1"}
-	if err := checkBridgeAddr(other); err == nil || !strings.Contains(err.Error(), "already used") {
-		t.Errorf("checkBridgeAddr(another lab's bridge) = %v, want already used", err)
+	if err := checkBridgeAddr(other); err == nil || !strings.Contains(err.Error(), "already used") || !errors.Is(err, ErrSubnetTaken) {
+		t.Errorf("checkBridgeAddr(another lab's bridge) = %v, want already used (ErrSubnetTaken)", err)
 	}
 }
 

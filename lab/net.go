@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -41,6 +42,16 @@ func ownBridge(p netPlan) bool {
 	return alias == bridgeAlias(p.Owner)
 }
 
+// ErrSubnetTaken is matched (errors.Is) by the error of Up when another
+// lab holds the subnet this lab's name hashes to: another name may work.
+var ErrSubnetTaken = errors.New("lab subnet taken")
+
+// subnetTaken is an error that is ErrSubnetTaken with its own message.
+type subnetTaken string
+
+func (e subnetTaken) Error() string        { return string(e) }
+func (e subnetTaken) Is(target error) bool { return target == ErrSubnetTaken }
+
 // checkBridgeAddr fails when the lab's subnet is already in use on an
 // interface that is not the lab's own bridge (another lab whose name
 // hashes to the same subnet has a bridge of the same name: not ours).
@@ -58,7 +69,7 @@ func checkBridgeAddr(p netPlan) error {
 		for _, a := range addrs {
 			ipn, ok := a.(*net.IPNet)
 			if ok && (subnet.Contains(ipn.IP) || ipn.Contains(subnet.IP)) {
-				return fmt.Errorf("bridge address %s/24 already used: %s has %s (another lab, or pick another --name)", p.Gw, ifc.Name, ipn)
+				return subnetTaken(fmt.Sprintf("bridge address %s/24 already used: %s has %s (another lab, or pick another --name)", p.Gw, ifc.Name, ipn))
 			}
 		}
 	}
@@ -74,6 +85,9 @@ func bridgeUp(ctx context.Context, p netPlan) error {
 		// The create is the claim: of two labs racing for one subnet, the
 		// loser's add fails, or finds the winner's bridge not its own.
 		if _, err := run(ctx, "ip", "link", "add", p.Bridge, "type", "bridge"); err != nil {
+			if linkExists(p.Bridge) {
+				return subnetTaken(fmt.Sprintf("bridge %s (subnet 10.77.%d.0/24) was just created by another lab: pick another --name", p.Bridge, p.Subnet))
+			}
 			return fmt.Errorf("create bridge: %w", err)
 		}
 		if p.Owner != "" {
@@ -82,7 +96,7 @@ func bridgeUp(ctx context.Context, p netPlan) error {
 			}
 		}
 	} else if !ownBridge(p) {
-		return fmt.Errorf("bridge %s (subnet 10.77.%d.0/24) belongs to another lab: pick another --name", p.Bridge, p.Subnet)
+		return subnetTaken(fmt.Sprintf("bridge %s (subnet 10.77.%d.0/24) belongs to another lab: pick another --name", p.Bridge, p.Subnet))
 	}
 	disableIPv6(p.Bridge)
 	out, _ := run(ctx, "ip", "-o", "-4", "addr", "show", "dev", p.Bridge)

@@ -84,11 +84,20 @@ func Skip(t testing.TB) {
 func Start(t testing.TB, n int) *lab.Lab {
 	t.Helper()
 	Skip(t)
-	dir := t.TempDir() // removed after Down, which is registered later
-	name := freeName("t")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	l, err := lab.Up(ctx, lab.Config{Name: name, Hosts: n, Dir: dir, Log: logWriter{t}})
+	var l *lab.Lab
+	var err error
+	// freeName checks the subnet, but a lab started in parallel can take
+	// it before this one's bridge exists: then another name, a few times.
+	for range 3 {
+		dir := t.TempDir() // removed after Down, which is registered later
+		l, err = lab.Up(ctx, lab.Config{Name: freeName("t"), Hosts: n, Dir: dir, Log: logWriter{t}})
+		if !errors.Is(err, lab.ErrSubnetTaken) {
+			break
+		}
+		t.Logf("lab up: %v; trying another name", err)
+	}
 	if err != nil {
 		t.Fatalf("lab up: %v", err)
 	}
