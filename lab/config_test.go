@@ -1,9 +1,9 @@
 package lab
 
 import (
-	"errors"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
