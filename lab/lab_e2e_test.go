@@ -19,11 +19,15 @@ import (
 
 // sshOut runs cmd on host with the machine's OpenSSH client and the lab's
 // ssh_config (strict host key checking against the lab's known_hosts).
+// ConnectTimeout also bounds the banner exchange, which an emulated VM's
+// sshd under load was seen to take over 3 s for (CI: "Connection timed
+// out during banner exchange" right after the lab saw sshd up): 30 s
+// unless extra sets one (ssh takes the first value given).
 func sshOut(t *testing.T, l *lab.Lab, host, cmd string, extra ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	args := append([]string{"-F", l.SSHConfig(), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3"}, extra...)
+	args := append(append([]string{"-F", l.SSHConfig()}, extra...), "-o", "BatchMode=yes", "-o", "ConnectTimeout=30")
 	out, err := exec.CommandContext(ctx, "ssh", append(args, host, cmd)...).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
