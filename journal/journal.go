@@ -63,6 +63,11 @@ type Meta struct {
 	RolePaths     []string       `json:"role_paths,omitempty"`
 	ExtraVars     map[string]any `json:"extra_vars,omitempty"`
 	Withheld      []string       `json:"extra_vars_withheld,omitempty"`
+	// EmbeddedSnapshot is the sha256 of the snapshot (WriteSnapshot) of
+	// the roles and playbooks embedded in the kplay that ran: rollback
+	// runs the roles' rollback tasks from it, not from its own binary.
+	// Empty for a check run, or one journaled by an older kplay.
+	EmbeddedSnapshot string `json:"embedded_snapshot,omitempty"`
 }
 
 // Entry is one task result on one host. Entries with Changes are what

@@ -211,7 +211,9 @@ type PruneOptions struct {
 // Prune deletes the plan's runs: first each run's backups on its hosts,
 // then, only when every host answered, the run's folder (a tombstone is
 // written first). A run with a host that could not be reached stays whole
-// and is reported; prune it again later. It returns the ids deleted.
+// and is reported; prune it again later. Then the snapshots of embedded
+// roles no remaining run references go (PruneSnapshots). It returns the
+// ids deleted.
 func Prune(ctx context.Context, root string, plan PrunePlan, opts PruneOptions) ([]string, error) {
 	var done []string
 	var errs []error
@@ -230,6 +232,9 @@ func Prune(ctx context.Context, root string, plan PrunePlan, opts PruneOptions) 
 			return done, fmt.Errorf("prune: remove run %s: %w", r.Meta.ID, err)
 		}
 		done = append(done, r.Meta.ID)
+	}
+	if _, err := PruneSnapshots(root, opts.now()); err != nil {
+		errs = append(errs, err)
 	}
 	return done, errors.Join(errs...)
 }
