@@ -107,8 +107,10 @@ func ResumeFrom(entries []journal.Entry) func(host, taskID, argsHash string) (ma
 }
 
 // openJournal creates the run's journal when Options.JournalDir asks for
-// one, and makes it the run's Journal. It returns nil when there is none
-// to keep.
+// one, and makes it the run's Journal, with a snapshot of the embedded
+// roles and playbooks the run uses (unless in check mode), which kplay
+// rollback runs the roles' rollback tasks from. It returns nil when there
+// is none to keep.
 func (r *runner) openJournal(pbs []*Playbook, start time.Time) (*journal.Journal, error) {
 	if r.opts.Journal != nil || r.opts.JournalDir == "" {
 		return nil, nil
@@ -131,6 +133,13 @@ func (r *runner) openJournal(pbs []*Playbook, start time.Time) (*journal.Journal
 		meta.RolePaths = append(meta.RolePaths, dir)
 	}
 	meta.ExtraVars, meta.Withheld = journal.SplitExtraVars(r.opts.ExtraVars)
+	if !r.opts.Check { // a check run is never rolled back
+		hash, err := saveSnapshot(r.opts)
+		if err != nil {
+			return nil, &OptionsError{Msg: "journal folder " + r.opts.JournalDir, Err: err}
+		}
+		meta.EmbeddedSnapshot = hash
+	}
 	j, err := journal.Create(r.opts.JournalDir, meta)
 	if err != nil {
 		return nil, &OptionsError{Msg: "journal folder " + r.opts.JournalDir, Err: err}

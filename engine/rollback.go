@@ -52,7 +52,8 @@ type RollbackReport struct {
 // parallel) as journal.Rollback does, reaching each host the way a run
 // would (inventory connection variables, SSH options, become). Unless
 // Check is set, the rollback is journaled as a run of its own, so it can
-// be rolled back in turn.
+// be rolled back in turn. The roles' rollback tasks come from the roles
+// the run used: embedded ones from its snapshot (useRunSnapshot).
 func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) {
 	id, meta, entries, err := rollbackInput(ro)
 	if err != nil {
@@ -68,10 +69,21 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 	rep := &RollbackReport{RunID: id, Check: ro.Check, Hosts: []string{}, Failed: []string{}}
 	jopts := journal.RollbackOptions{Check: ro.Check, Include: include, Forks: ro.Forks,
 		Conn: func(host string) (modules.Conn, error) { return r.rollbackConn(host) }}
+	emit := func(e Event) {
+		if ro.Sink != nil {
+			e.Time = r.now()
+			ro.Sink.Event(e)
+		}
+	}
+	snapshot, err := rollbackSnapshot(&ro, meta, func(msg string) { emit(Event{Type: EventWarning, Msg: msg}) })
+	if err != nil {
+		return nil, &OptionsError{Msg: "journal folder " + ro.JournalDir, Err: err}
+	}
 	if !ro.Check {
 		j, err := journal.Create(ro.JournalDir, journal.Meta{ID: journal.NewID(r.now()), Kind: "rollback",
 			RollbackOf: id, Command: ro.Command, Inventory: meta.Inventory, Playbooks: meta.Playbooks,
-			PlaybookFiles: meta.PlaybookFiles, RolePaths: meta.RolePaths, ExtraVars: meta.ExtraVars, Withheld: meta.Withheld})
+			PlaybookFiles: meta.PlaybookFiles, RolePaths: meta.RolePaths, ExtraVars: meta.ExtraVars, Withheld: meta.Withheld,
+			EmbeddedSnapshot: snapshot})
 		if err != nil {
 			return nil, &OptionsError{Msg: "journal folder " + ro.JournalDir, Err: err}
 		}
@@ -79,12 +91,6 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 		defer func() { _ = j.Finish(rollbackStatus(rep), rep.Hosts, rep.Failed) }()
 	}
 	var targets roleTargets
-	emit := func(e Event) {
-		if ro.Sink != nil {
-			e.Time = r.now()
-			ro.Sink.Event(e)
-		}
-	}
 	jopts.Report = rep.reporter(&targets, func(a journal.Action) {
 		e := Event{Type: EventRollbackAction, RunID: id, Host: a.Host, Msg: a.What, Status: StatusOK}
 		switch {

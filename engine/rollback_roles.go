@@ -128,7 +128,10 @@ type rolePlaybooks struct {
 
 // loadRolePlaybooks loads the playbooks a run's meta records, with its
 // role folders, before anything is undone: which roles' rollback tasks
-// will restart services decides what the journal rollback restarts.
+// will restart services decides what the journal rollback restarts. The
+// embedded roles and playbooks are ro's, which Rollback has set to the
+// run's snapshot (useRunSnapshot); the options returned keep them, so
+// the rollback tasks run from the same files they were loaded from.
 func loadRolePlaybooks(ro RollbackOptions, meta journal.Meta) *rolePlaybooks {
 	opts := ro.Options
 	opts.RolePaths = append(append([]string(nil), meta.RolePaths...), ro.RolePaths...)
