@@ -75,7 +75,7 @@ func Rollback(ctx context.Context, ro RollbackOptions) (*RollbackReport, error) 
 			ro.Sink.Event(e)
 		}
 	}
-	snapshot, err := rollbackSnapshot(&ro, meta, func(msg string) { emit(Event{Type: EventWarning, Msg: msg}) })
+	snapshot, err := rollbackSnapshot(&ro, meta, entries, func(msg string) { emit(Event{Type: EventWarning, Msg: msg}) })
 	if err != nil {
 		return nil, &OptionsError{Msg: "journal folder " + ro.JournalDir, Err: err}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/kplay/kplay/journal"
 )
@@ -61,9 +62,10 @@ func subTree(fsys fs.FS, top string) fs.FS {
 // meta, so that rolling the rollback back runs the same roles: the run's
 // when it loaded, else (none, missing, corrupted) one of this kplay's
 // embedded trees, which the rollback's tasks then use. A --files-only
-// rollback runs no role task: it passes the run's on unread.
-func rollbackSnapshot(ro *RollbackOptions, meta journal.Meta, warn func(string)) (string, error) {
-	if ro.FilesOnly {
+// rollback, or one of a run that changed nothing from a role, runs no
+// role task: it passes the run's on unread.
+func rollbackSnapshot(ro *RollbackOptions, meta journal.Meta, entries []journal.Entry, warn func(string)) (string, error) {
+	if ro.FilesOnly || !slices.ContainsFunc(entries, func(e journal.Entry) bool { return e.Role != "" && len(e.Changes) > 0 }) {
 		return meta.EmbeddedSnapshot, nil
 	}
 	if hash := useRunSnapshot(ro, meta, warn); hash != "" || ro.Check {
