@@ -125,6 +125,7 @@ func (p *playRun) loadRoleInclude(t *Task, name, from string) (*Role, []*Task, e
 		if err != nil {
 			return nil, nil, err
 		}
+		role.Includer = t.Role
 		own := role.Tasks
 		if from != "" && from != "main" {
 			if own, err = tasksFrom(role, from, opts); err != nil {

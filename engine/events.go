@@ -59,8 +59,12 @@ type Event struct {
 	PlayPos  *Pos     `json:"play_pos,omitempty"`
 	Hosts    []string `json:"hosts,omitempty"` // play_start: the play's hosts; task_start: the batch
 
-	Task      string `json:"task,omitempty"` // display name (role : name)
-	Role      string `json:"role,omitempty"` // the task's role, "" for a play task
+	Task string `json:"task,omitempty"` // display name (role : name)
+	Role string `json:"role,omitempty"` // the task's role, "" for a play task
+	// Owner is the role that include_role'd Role's tasks (the outermost
+	// one), when there is one: the journal records changes under it, and
+	// kplay rollback runs its rollback tasks.
+	Owner     string `json:"owner_role,omitempty"`
 	TaskPos   *Pos   `json:"task_pos,omitempty"`
 	Module    string `json:"module,omitempty"`
 	IsHandler bool   `json:"is_handler,omitempty"`

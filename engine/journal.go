@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -60,7 +61,7 @@ type JournalRecorder struct {
 
 // Record implements Journal.
 func (jr JournalRecorder) Record(e Event) error {
-	entry := journal.Entry{Time: e.Time, Host: e.Host, Delegate: delegateOf(e), Role: e.Role, Play: e.Play, Task: e.Task, Module: e.Module,
+	entry := journal.Entry{Time: e.Time, Host: e.Host, Delegate: delegateOf(e), Role: cmp.Or(e.Owner, e.Role), Play: e.Play, Task: e.Task, Module: e.Module,
 		Status: string(e.Status), TaskID: e.TaskID, ArgsHash: e.ArgsHash, Register: e.Register, Msg: e.Msg}
 	if e.TaskPos != nil {
 		entry.TaskPos = e.TaskPos.String()

@@ -108,6 +108,10 @@ type Role struct {
 	Params map[string]any
 	// AllowDuplicates is meta/main.yaml's allow_duplicates.
 	AllowDuplicates bool
+	// Includer is the role whose task include_role'd this one (nil for a
+	// play's roles and for an include_role among a play's tasks): what
+	// the included tasks change is that role's to roll back.
+	Includer *Role
 }
 
 // Task is a task, a handler or a block. A block has Block set and no Module.

@@ -252,3 +252,76 @@ func TestRollbackOldJournal(t *testing.T) {
 		t.Errorf("h3/obj.yaml: %v, want it removed", err)
 	}
 }
+
+// TestRollbackIncludedRole: what a role's include_role'd tasks (here the
+// master role including the node role's host tasks, as kubeadm mode does)
+// change is journaled under the including role, and kplay rollback runs
+// the including role's rollback tasks, which know about them (before, the
+// rollback failed: role node was not among play master's roles).
+func TestRollbackIncludedRole(t *testing.T) {
+	book := map[string]string{
+		"site.yaml": `
+- name: master
+  hosts: masters
+  gather_facts: false
+  roles: [master]
+`,
+		"roles/master/tasks/main.yaml": `
+- name: host part
+  include_role: {name: node, tasks_from: host}
+`,
+		"roles/master/tasks/rollback.yaml": `
+- name: regenerate
+  shell: echo "master rollback on {{ inventory_hostname }}" >> rollback.log
+`,
+		"roles/node/tasks/host.yaml": `
+- name: config
+  copy: {content: "v1\n", dest: "node.conf"}
+`,
+	}
+	f := newFixture(t, delegateInventory, book)
+	for _, h := range []string{"h1", "h2", "h3"} {
+		if err := os.Mkdir(filepath.Join(f.dir, h), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.opts.Connect = func(h *inventory.Host) (transport.Conn, error) {
+		return &dirConn{dir: filepath.Join(f.dir, h.Name)}, nil
+	}
+	f.opts.JournalDir = filepath.Join(f.dir, "runs")
+	var events []Event
+	f.opts.Sink = SinkFunc(func(e Event) { events = append(events, e) })
+	rep := f.run(t)
+	if len(rep.Failed) > 0 {
+		t.Fatalf("run failed on %v", rep.Failed)
+	}
+	_, entries, err := journal.Read(f.opts.JournalDir, rep.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Task == "node : config" && e.Role != "master" {
+			t.Errorf("%s on %s journaled under role %q, want master (the including role)", e.Task, e.Host, e.Role)
+		}
+	}
+	for _, e := range events {
+		if e.Type == EventHostResult && e.Task == "node : config" && (e.Role != "node" || e.Owner != "master") {
+			t.Errorf("host_result of %s: role %q owner %q, want node and master", e.Task, e.Role, e.Owner)
+		}
+	}
+	rb, err := Rollback(t.Context(), RollbackOptions{Options: f.opts})
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if len(rb.Roles) != 1 || rb.Roles[0].Role != "master" {
+		t.Errorf("rollback ran roles %+v, want master's", rb.Roles)
+	}
+	for _, h := range []string{"h1", "h2"} {
+		if _, err := os.Stat(filepath.Join(f.dir, h, "node.conf")); !os.IsNotExist(err) {
+			t.Errorf("%s/node.conf after rollback: %v, want it removed", h, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(f.dir, h, "rollback.log")); err != nil || string(b) != "master rollback on "+h+"\n" {
+			t.Errorf("%s/rollback.log = %q, %v; want the master role's rollback task once", h, b, err)
+		}
+	}
+}

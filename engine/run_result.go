@@ -57,7 +57,7 @@ func (p *playRun) hostEvent(tr *taskRun, o *outcome) Event {
 	if tr.t.NoLog || p.play.NoLog {
 		res = censored(res)
 	}
-	return Event{Type: EventHostResult, Play: playName(p.play), Task: tr.displayName(), Role: roleName(tr.t), TaskPos: posPtr(tr.t.Pos),
+	return Event{Type: EventHostResult, Play: playName(p.play), Task: tr.displayName(), Role: roleName(tr.t), Owner: ownerOf(tr.t), TaskPos: posPtr(tr.t.Pos),
 		Module: tr.t.Module, IsHandler: tr.f.handler, Host: o.host, Delegate: o.delegate,
 		Status: res.Status, Result: res, Duration: o.dur, Msg: res.Msg,
 		TaskID: taskID(tr.t), ArgsHash: o.argsHash, Register: tr.t.Register}
@@ -217,4 +217,27 @@ func roleName(t *Task) string {
 		return ""
 	}
 	return t.Role.Name
+}
+
+// ownerOf is ownerRole when it is not t's own role, else "".
+func ownerOf(t *Task) string {
+	if o := ownerRole(t); o != roleName(t) {
+		return o
+	}
+	return ""
+}
+
+// ownerRole is the role whose rollback tasks undo what t changes: t's
+// role, or for the tasks of a role that another role include_role'd, the
+// outermost including role (the master role's kubeadm tasks include the
+// node role's; the master role's rollback tasks know about them).
+func ownerRole(t *Task) string {
+	r := t.Role
+	for i := 0; r != nil && r.Includer != nil && i < 64; i++ {
+		r = r.Includer
+	}
+	if r == nil {
+		return ""
+	}
+	return r.Name
 }

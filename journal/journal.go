@@ -79,8 +79,10 @@ type Entry struct {
 	// Delegate is the host a delegated task (delegate_to) ran on: its
 	// changes are there, and rollback undoes them there.
 	Delegate string `json:"delegate_to,omitempty"`
-	// Role is the role the task came from ("" for a play task): rollback
-	// runs that role's tasks/rollback.yaml where it undid its changes.
+	// Role is the role the task came from ("" for a play task), or for a
+	// role another role include_role'd, the outermost including role:
+	// rollback runs that role's tasks/rollback.yaml where it undid its
+	// changes.
 	Role    string `json:"role,omitempty"`
 	Play    string `json:"play,omitempty"`
 	Task    string `json:"task,omitempty"`
