@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -92,9 +93,12 @@ func TestE2EKubeadm(t *testing.T) {
 	args := []string{"-i", inv, "site.yaml", "--skip-tags", "addons", "--connect-timeout", "60"}
 	master, vip := "h4", labtest.VIPOf(l)
 
+	fresh := nodeKplay(t, bin, work, append(args, "--check")...)
+	fresh.MustSucceed(t, "site.yaml --check on the fresh lab")
 	first := nodeKplay(t, bin, work, args...)
 	first.MustSucceed(t, "site.yaml (kubeadm)")
-	t.Logf("first run: %s after the start", time.Since(start).Round(time.Second))
+	labtest.SamePrediction(t, fresh, first)
+	t.Logf("first run: %s after the start (--check before it: %s)", time.Since(start).Round(time.Second), fresh.Took.Round(time.Second))
 	kc := "kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout 20s "
 
 	t.Run("ready through the VIP", func(t *testing.T) {
@@ -148,5 +152,51 @@ func TestE2EKubeadm(t *testing.T) {
 	check := nodeKplay(t, bin, work, append(args, "--check")...)
 	check.MustSucceed(t, "site.yaml --check on the installed cluster")
 	labtest.SamePrediction(t, check, second)
+	t.Run("flag change and rollback", func(t *testing.T) { checkKubeadmFlag(t, l, bin, work, inv, args, masters) })
 	t.Logf("kubeadm e2e: %s in all", time.Since(start).Round(time.Second))
+}
+
+// checkKubeadmFlag: an apiserver flag added to the running cluster
+// (apiserver_extra_args) is predicted by --check, written to every
+// master's kplay-control-plane.yaml, and kubeadm regenerates the
+// apiserver's static pod from it: the new apiserver process has the flag,
+// ready through the VIP, and kube-system/kubeadm-config has it. kplay
+// rollback restores the file and the master role's rollback tasks
+// regenerate the manifest without the flag, gated on health.
+func checkKubeadmFlag(t *testing.T, l *lab.Lab, bin, work, inv string, args, masters []string) {
+	const flag = "--default-watch-cache-size=77"
+	kc := "kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout 20s "
+	changed := append(append([]string{}, args...), "-e", `{"apiserver_extra_args": {"default-watch-cache-size": "77"}}`)
+	check := nodeKplay(t, bin, work, append(changed, "--check")...)
+	check.MustSucceed(t, "--check with the flag")
+	real := nodeKplay(t, bin, work, changed...)
+	real.MustSucceed(t, "site.yaml with the flag")
+	labtest.SamePrediction(t, check, real)
+	t.Logf("flag run: %s, changed %q", real.Took.Round(time.Second), real.Changed())
+	for _, m := range masters {
+		if c := real.ChangedIn("master : master kubeadm | static pods follow"); !slices.Contains(c, "master : master kubeadm | static pods follow a changed ClusterConfiguration (one master at a time, gated on health) @ "+m) {
+			t.Errorf("%s: the static pods were not regenerated (changed: %q)", m, real.Changed())
+		}
+		out, err := nodeSSH(t, l, m, "grep -c -- '"+flag+"' /etc/kubernetes/manifests/kube-apiserver.yaml; pgrep -af '^kube-apiserver ' | grep -c -- '"+flag+"'; "+kc+"get --raw /readyz")
+		if err != nil || strings.Join(strings.Fields(out), " ") != "1 1 ok" {
+			t.Errorf("%s after the flag run: manifest, process, /readyz = %v %q, want 1 1 ok", m, err, out)
+		}
+	}
+	out, err := nodeSSH(t, l, masters[0], kc+"-n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}' | grep -c default-watch-cache-size")
+	if err != nil || strings.TrimSpace(out) != "1" {
+		t.Errorf("kube-system/kubeadm-config after the flag run: %v %q, want the flag in it", err, out)
+	}
+
+	back := nodeKplay(t, bin, work, "rollback", "-i", inv)
+	back.MustSucceed(t, "kplay rollback --json")
+	t.Logf("kplay rollback: %s, changed %q", back.Took.Round(time.Second), back.Changed())
+	for _, m := range masters {
+		if c := back.ChangedIn("master : master rollback | kubeadm static pods"); !slices.ContainsFunc(c, func(s string) bool { return strings.HasSuffix(s, " @ "+m) }) {
+			t.Errorf("%s: the rollback tasks did not regenerate the static pods (changed: %q)", m, back.Changed())
+		}
+		out, err := nodeSSH(t, l, m, "grep -c -- '"+flag+"' /etc/kubernetes/manifests/kube-apiserver.yaml; pgrep -af '^kube-apiserver ' | grep -c -- '"+flag+"'; "+kc+"get --raw /readyz")
+		if strings.Join(strings.Fields(out), " ") != "0 0 ok" {
+			t.Errorf("%s after kplay rollback: manifest, process, /readyz = %v %q, want 0 0 ok", m, err, out)
+		}
+	}
 }

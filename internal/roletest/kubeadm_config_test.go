@@ -56,6 +56,10 @@ func TestKubeadmConfig(t *testing.T) {
 		{"control-plane", "10.0.0.2", []string{"kind: JoinConfiguration", `apiServerEndpoint: "10.0.0.250:6443"`, "controlPlane:",
 			`advertiseAddress: "10.0.0.2"`, "sha256:abab"},
 			[]string{"InitConfiguration", "ClusterConfiguration"}},
+		// What kubeadm init phase control-plane reads on every master.
+		{"phase", "10.0.0.2", []string{"kind: InitConfiguration", `advertiseAddress: "10.0.0.2"`, "kind: ClusterConfiguration",
+			`controlPlaneEndpoint: "10.0.0.250:6443"`, "- https://10.0.0.12:2379", "name: leader-elect-lease-duration", "regenerates the static pod"},
+			[]string{"JoinConfiguration", "bootstrapTokens", "abcdef", "KubeletConfiguration", "KubeProxyConfiguration", "sha256:abab"}},
 		{"node", "10.0.0.3", []string{"kind: JoinConfiguration", `apiServerEndpoint: "10.0.0.250:6443"`, `value: "10.0.0.3"`},
 			[]string{"controlPlane:", "InitConfiguration"}},
 	}
@@ -65,6 +69,9 @@ func TestKubeadmConfig(t *testing.T) {
 			out, err := engine.NewEvaluator().RenderFile("kubeadm-config.yaml.tmpl", text, kubeadmVars(tc.kind, tc.ip))
 			if err != nil {
 				t.Fatalf("render: %v", err)
+			}
+			if tc.kind != "phase" && !strings.HasPrefix(string(out), "# Managed by kplay (install_mode kubeadm, "+tc.kind+")") {
+				t.Errorf("header: %.80q", out)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(string(out), w) {
