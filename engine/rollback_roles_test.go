@@ -55,6 +55,23 @@ var delegateBook = map[string]string{
 `,
 }
 
+// newHostDirFixture runs book on delegateInventory's hosts, each in a
+// folder of its own (dirConn), journaled under runs/.
+func newHostDirFixture(t *testing.T, book map[string]string) *fixture {
+	t.Helper()
+	f := newFixture(t, delegateInventory, book)
+	for _, h := range []string{"h1", "h2", "h3"} {
+		if err := os.Mkdir(filepath.Join(f.dir, h), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.opts.Connect = func(h *inventory.Host) (transport.Conn, error) {
+		return &dirConn{dir: filepath.Join(f.dir, h.Name)}, nil
+	}
+	f.opts.JournalDir = filepath.Join(f.dir, "runs")
+	return f
+}
+
 const delegateInventory = `all:
   hosts:
     h1: {}
@@ -68,16 +85,7 @@ const delegateInventory = `all:
 // newDelegateFixture is delegateBook with one folder per host.
 func newDelegateFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := newFixture(t, delegateInventory, delegateBook)
-	for _, h := range []string{"h1", "h2", "h3"} {
-		if err := os.Mkdir(filepath.Join(f.dir, h), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.opts.Connect = func(h *inventory.Host) (transport.Conn, error) {
-		return &dirConn{dir: filepath.Join(f.dir, h.Name)}, nil
-	}
-	f.opts.JournalDir = filepath.Join(f.dir, "runs")
+	f := newHostDirFixture(t, delegateBook)
 	f.opts.ExtraVars = map[string]any{"flavour": "vanilla", "api_token": "s3cr3t-t0ken"}
 	return f
 }
@@ -279,16 +287,7 @@ func TestRollbackIncludedRole(t *testing.T) {
   copy: {content: "v1\n", dest: "node.conf"}
 `,
 	}
-	f := newFixture(t, delegateInventory, book)
-	for _, h := range []string{"h1", "h2", "h3"} {
-		if err := os.Mkdir(filepath.Join(f.dir, h), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.opts.Connect = func(h *inventory.Host) (transport.Conn, error) {
-		return &dirConn{dir: filepath.Join(f.dir, h.Name)}, nil
-	}
-	f.opts.JournalDir = filepath.Join(f.dir, "runs")
+	f := newHostDirFixture(t, book)
 	var events []Event
 	f.opts.Sink = SinkFunc(func(e Event) { events = append(events, e) })
 	rep := f.run(t)
