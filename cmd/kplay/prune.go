@@ -63,7 +63,18 @@ func runPrune(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	printPrunePlan(stdout, plan, f.check)
-	if f.check || len(plan.Delete) == 0 {
+	if f.check {
+		return nil
+	}
+	if len(plan.Delete) == 0 {
+		// no run to delete: still drop the snapshots no run names
+		gone, err := journal.PruneSnapshots(dir, time.Now())
+		if len(gone) > 0 {
+			fmt.Fprintf(stdout, "removed %d roles snapshots no run names\n", len(gone))
+		}
+		if err != nil {
+			return fmt.Errorf("runs prune: %w", err)
+		}
 		return nil
 	}
 	if _, err := f.askPasswords(stdin, stderr, opts); err != nil {
