@@ -285,3 +285,41 @@ func TestRunModuleFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestRunRollbackOnFailureIncludedRole: a host that fails in the tasks of
+// a role another role include_role'd gets the including role's rollback
+// tasks, which own what the included tasks changed.
+func TestRunRollbackOnFailureIncludedRole(t *testing.T) {
+	f := newFixture(t, "", map[string]string{
+		"roles/outer/tasks/main.yaml":     "- include_role: {name: inner, tasks_from: host}\n",
+		"roles/outer/tasks/rollback.yaml": "- name: outer undo\n  shell: touch @DIR@/{{ inventory_hostname }}.outer-undone\n",
+		"roles/inner/tasks/host.yaml": `
+- name: new file
+  copy: {content: "new\n", dest: "@DIR@/{{ inventory_hostname }}.new"}
+- name: break h1
+  fail: {}
+  when: inventory_hostname == 'h1'
+`,
+		"roles/inner/tasks/rollback.yaml": "- name: inner undo\n  shell: touch @DIR@/{{ inventory_hostname }}.inner-undone\n",
+		"site.yaml": `
+- hosts: web
+  gather_facts: false
+  rollback_on_failure: true
+  roles: [outer]
+`})
+	rep := f.run(t)
+	if !equal(rep.Failed, []string{"h1"}) {
+		t.Fatalf("failed = %v", rep.Failed)
+	}
+	exists := func(name string) bool {
+		_, err := os.Stat(filepath.Join(f.dir, name))
+		return err == nil
+	}
+	if exists("h1.new") || !exists("h2.new") {
+		t.Errorf("h1.new exists %v (want false: undone), h2.new exists %v (want true)", exists("h1.new"), exists("h2.new"))
+	}
+	if !exists("h1.outer-undone") || exists("h1.inner-undone") || exists("h2.outer-undone") {
+		t.Errorf("rollback tasks: h1 outer %v inner %v, h2 outer %v; want the including role's on h1 only",
+			exists("h1.outer-undone"), exists("h1.inner-undone"), exists("h2.outer-undone"))
+	}
+}

@@ -141,7 +141,7 @@ func (p *playRun) record(tr *taskRun, h string, o *outcome) bool {
 			"ansible_failed_result": resultMap(o.res),
 		}
 		if !tr.f.rescuable {
-			p.failRole[h] = tr.t.Role
+			p.failRole[h] = ownerRole(tr.t)
 			p.r.mu.Lock()
 			p.r.failed[h] = true
 			p.r.mu.Unlock()
@@ -219,10 +219,18 @@ func roleName(t *Task) string {
 	return t.Role.Name
 }
 
-// ownerOf is ownerRole when it is not t's own role, else "".
+// ownerOf is ownerRole's name when it is not t's own role, else "".
 func ownerOf(t *Task) string {
-	if o := ownerRole(t); o != roleName(t) {
-		return o
+	if o := ownerRole(t); o != t.Role {
+		return o.Name
+	}
+	return ""
+}
+
+// ownerName is ownerRole's name, "" for a play task.
+func ownerName(t *Task) string {
+	if o := ownerRole(t); o != nil {
+		return o.Name
 	}
 	return ""
 }
@@ -231,13 +239,10 @@ func ownerOf(t *Task) string {
 // role, or for the tasks of a role that another role include_role'd, the
 // outermost including role (the master role's kubeadm tasks include the
 // node role's; the master role's rollback tasks know about them).
-func ownerRole(t *Task) string {
+func ownerRole(t *Task) *Role {
 	r := t.Role
 	for i := 0; r != nil && r.Includer != nil && i < 64; i++ {
 		r = r.Includer
 	}
-	if r == nil {
-		return ""
-	}
-	return r.Name
+	return r
 }

@@ -19,7 +19,7 @@ func (p *playRun) keepChanges(tr *taskRun, o *outcome) {
 	if delegate == host {
 		delegate = ""
 	}
-	p.changes[host] = append(p.changes[host], journal.Entry{Host: host, Delegate: delegate, Role: ownerRole(tr.t), Play: playName(p.play),
+	p.changes[host] = append(p.changes[host], journal.Entry{Host: host, Delegate: delegate, Role: ownerName(tr.t), Play: playName(p.play),
 		Task: tr.t.DisplayName(), TaskPos: tr.t.Pos.String(), Module: tr.t.Module, Status: string(res.Status),
 		Changes: res.Changes})
 }
