@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kplay/kplay/journal"
 )
@@ -176,7 +175,7 @@ func rollbackRunOptions(ro RollbackOptions, meta journal.Meta, opts Options, j *
 	}
 	maps.Copy(opts.ExtraVars, ro.ExtraVars)
 	if missing := withheldMissing(meta.Withheld, ro.ExtraVars); len(missing) > 0 && opts.Sink != nil {
-		opts.Sink.Event(Event{Type: EventWarning, Time: time.Now(), Msg: fmt.Sprintf("the run's extra vars %s were secrets and not journaled: give them again with -e if the rollback tasks need them", strings.Join(missing, ", "))})
+		opts.Sink.Event(Event{Type: EventWarning, Time: opts.clock()(), Msg: fmt.Sprintf("the run's extra vars %s were secrets and not journaled: give them again with -e if the rollback tasks need them", strings.Join(missing, ", "))})
 	}
 	opts.Limit, opts.Tags, opts.SkipTags, opts.StartAtTask, opts.Only = "", nil, nil, "", nil
 	opts.Check, opts.Resume, opts.ResumeOf, opts.RollbackOnFailure = false, nil, "", false

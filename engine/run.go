@@ -131,11 +131,16 @@ type runner struct {
 	interrupted bool
 }
 
-func newRunner(opts Options) *runner {
-	now := opts.Now
-	if now == nil {
-		now = time.Now
+// clock is opts.Now, or time.Now when unset.
+func (opts Options) clock() func() time.Time {
+	if opts.Now == nil {
+		return time.Now
 	}
+	return opts.Now
+}
+
+func newRunner(opts Options) *runner {
+	now := opts.clock()
 	start := now()
 	r := &runner{
 		opts: opts, ev: sharedEvaluator(), inv: opts.Inventory, now: now,

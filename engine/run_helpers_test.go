@@ -139,6 +139,12 @@ func (f *fixture) runCtx(t *testing.T, ctx context.Context) *Report {
 	return rep
 }
 
+// exists tells whether the file name (under the fixture's folder) exists.
+func (f *fixture) exists(name string) bool {
+	_, err := os.Stat(filepath.Join(f.dir, name))
+	return err == nil
+}
+
 func (f *fixture) read(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(f.dir, name))

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -238,10 +236,7 @@ func TestRunRollbackOnFailure(t *testing.T) {
 	if !equal(rep.Failed, []string{"h1"}) {
 		t.Fatalf("failed = %v", rep.Failed)
 	}
-	exists := func(name string) bool {
-		_, err := os.Stat(filepath.Join(f.dir, name))
-		return err == nil
-	}
+	exists := f.exists
 	if exists("h1.new") || !exists("h2.new") {
 		t.Errorf("h1.new exists %v (want false), h2.new exists %v (want true)", exists("h1.new"), exists("h2.new"))
 	}
@@ -311,10 +306,7 @@ func TestRunRollbackOnFailureIncludedRole(t *testing.T) {
 	if !equal(rep.Failed, []string{"h1"}) {
 		t.Fatalf("failed = %v", rep.Failed)
 	}
-	exists := func(name string) bool {
-		_, err := os.Stat(filepath.Join(f.dir, name))
-		return err == nil
-	}
+	exists := f.exists
 	if exists("h1.new") || !exists("h2.new") {
 		t.Errorf("h1.new exists %v (want false: undone), h2.new exists %v (want true)", exists("h1.new"), exists("h2.new"))
 	}
